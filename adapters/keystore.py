@@ -1,0 +1,94 @@
+"""Per-client data keys (AES-256-GCM) wrapped with the master key (AES key wrap, RFC 3394)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
+from psycopg_pool import ConnectionPool
+
+NONCE = 12
+
+
+@dataclass
+class _Entry:
+    key: bytes | None  # None: shredded
+    wrapped: bytes | None
+    stored: bool
+    loaded_at: float
+
+
+class PostgresKeyStore:
+    """Implements the application's PhiCipher port.
+
+    Unwrapped keys are cached for `ttl` seconds; another process's shredding is therefore
+    seen within that time, this process's own at once.
+    """
+
+    def __init__(self, pool: ConnectionPool, master_key: bytes, ttl: float = 30.0) -> None:
+        self._pool = pool
+        self._master = master_key
+        self._ttl = ttl
+        self._cache: dict[UUID, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def _entry(self, subject_id: UUID) -> _Entry | None:
+        with self._lock:
+            entry = self._cache.get(subject_id)
+        if entry is not None and (not entry.stored or time.monotonic() - entry.loaded_at < self._ttl):
+            return entry
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT wrapped_key FROM phi_keys WHERE subject_id = %s", (subject_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        wrapped = bytes(row[0]) if row[0] is not None else None
+        key = aes_key_unwrap(self._master, wrapped) if wrapped is not None else None
+        entry = _Entry(key=key, wrapped=wrapped, stored=True, loaded_at=time.monotonic())
+        with self._lock:
+            self._cache[subject_id] = entry
+        return entry
+
+    def encrypt(self, subject_id: UUID, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes | None]:
+        from application.errors import SubjectErased
+
+        entry = self._entry(subject_id)
+        if entry is None:
+            key = AESGCM.generate_key(bit_length=256)
+            entry = _Entry(key, aes_key_wrap(self._master, key), stored=False, loaded_at=0.0)
+            with self._lock:
+                entry = self._cache.setdefault(subject_id, entry)
+        if entry.key is None:
+            raise SubjectErased("This client's personal data has been erased; no new PHI can be stored.")
+        nonce = os.urandom(NONCE)
+        ciphertext = nonce + AESGCM(entry.key).encrypt(nonce, plaintext, aad)
+        return ciphertext, (None if entry.stored else entry.wrapped)
+
+    def decrypt(self, subject_id: UUID, ciphertext: bytes, aad: bytes) -> bytes | None:
+        entry = self._entry(subject_id)
+        if entry is None or entry.key is None:
+            return None
+        return AESGCM(entry.key).decrypt(ciphertext[:NONCE], ciphertext[NONCE:], aad)
+
+    def confirm_stored(self, subject_ids: Sequence[UUID]) -> None:
+        with self._lock:
+            for subject_id in subject_ids:
+                entry = self._cache.get(subject_id)
+                if entry is not None and not entry.stored:
+                    entry.stored = True
+                    entry.loaded_at = time.monotonic()
+
+    def forget(self, subject_id: UUID) -> None:
+        with self._lock:
+            self._cache.pop(subject_id, None)
+
+    def is_shredded(self, subject_id: UUID) -> bool:
+        entry = self._entry(subject_id)
+        return entry is not None and entry.key is None

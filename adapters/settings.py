@@ -1,0 +1,40 @@
+"""Configuration from the environment (`CARELEDGER_*`, `DATABASE_URL`, `REDIS_URL`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARELEDGER_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CARELEDGER_DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "CARELEDGER_REDIS_URL")
+    )
+    env: str = "dev"
+    data_dir: Path = Path("var")
+    master_key: str | None = Field(default=None, description="base64 of 32 bytes")
+    audit_signing_key: str | None = Field(default=None, description="base64 Ed25519 seed")
+    token_secret: str | None = None
+    demo_password: str = "CareLedger-Demo-2026!"
+    db_pool_size: int = 4
+    db_pool_overflow: int = 12
+    api_rate_limit_per_minute: int = 100
+    log_level: str = "INFO"
+    run_projections_in_process: bool = True
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env in {"dev", "test"}
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

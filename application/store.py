@@ -1,0 +1,85 @@
+"""The one event store of a deployment: an eventsourcing Application with our mapper."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, Mapper, Notification, Transcoder
+from eventsourcing.utils import EnvType
+
+from application import audit
+from application.errors import NotFound
+from application.mapper import AuditingMapper, subject_of
+from application.ports import EventLog, PhiCipher
+from application.transcodings import DateAsISO
+
+
+@dataclass(frozen=True)
+class Saved:
+    id: UUID
+    version: int
+    position: int
+
+
+class EventStore(Application[UUID]):
+    name = "careledger"  # pinned: fixes the events table name (careledger_events)
+
+    def __init__(self, env: EnvType | None = None, *, cipher: PhiCipher) -> None:
+        self.cipher = cipher
+        super().__init__(env)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return AuditingMapper(self.construct_transcoder(), cipher=self.cipher)
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = JSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        audit.current()  # refuse before anything is mapped or written
+        recordings = super().save(*objs, **kwargs)
+        subjects = [subject_of(r.domain_event) for r in recordings]
+        self.cipher.confirm_stored([s for s in subjects if s is not None])
+        return recordings
+
+    def save_one(self, aggregate: Aggregate, **kwargs: Any) -> Saved:
+        recordings = self.save(aggregate, **kwargs)
+        position = max(r.notification.id for r in recordings) if recordings else 0
+        return Saved(id=aggregate.id, version=aggregate.version, position=position)
+
+    def load(self, aggregate_id: UUID, cls: type[Any]) -> Any:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"No {cls.__name__.lower()} {aggregate_id}.") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"No {cls.__name__.lower()} {aggregate_id}.")
+        return aggregate
+
+    def load_as_of(self, aggregate_id: UUID, as_of: datetime) -> Any:
+        """The aggregate folded from its events up to and including `as_of`."""
+        aggregate = None
+        for domain_event in self.events.get(aggregate_id):
+            if domain_event.timestamp > as_of:
+                break
+            aggregate = domain_event.mutate(aggregate)
+        return aggregate
+
+    def history(self, subject_id: UUID, topics: Sequence[str] = ()) -> Iterator[tuple[int, Any]]:
+        log = cast(EventLog, self.recorder)
+        for notification in log.select_subject_notifications(subject_id, topics=topics):
+            yield notification.id, self.mapper.to_domain_event(notification)
+
+    def decode(self, notification: Notification) -> Any:
+        return self.mapper.to_domain_event(notification)

@@ -1,0 +1,1 @@
+"""Practices: the tenants."""

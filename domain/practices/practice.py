@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidCommand
+from domain.events import Audited
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+PRACTICE_NAMESPACE = UUID("8f0b5e8e-4d6c-4d1e-9a55-6b1f0c3c2a10")
+
+
+def practice_id_for(slug: str) -> UUID:
+    """A practice's id follows from its slug, so a slug can be registered only once."""
+    return uuid5(PRACTICE_NAMESPACE, slug)
+
+
+class Practice(Aggregate):
+    """The tenant: every other aggregate belongs to exactly one practice."""
+
+    TOPIC = "careledger/practice"
+
+    class Created(Aggregate.Created):
+        TOPIC = "careledger/practice/created"
+
+    class Registered(Created, Audited):
+        TOPIC = "careledger/practice/registered"
+        name: str
+        slug: str
+        time_zone: str
+        settings: dict[str, Any]
+
+    class SettingsChanged(Aggregate.Event, Audited):
+        TOPIC = "careledger/practice/settings-changed"
+        settings: dict[str, Any]
+
+
+    @classmethod
+    def create_id(cls, slug: str, **_: Any) -> UUID:
+        return practice_id_for(slug)
+
+    @staticmethod
+    def check(name: str, slug: str, time_zone: str, known_zones: frozenset[str]) -> None:
+        if not name.strip():
+            raise InvalidCommand("A practice needs a name.", field="name")
+        if not SLUG.match(slug):
+            raise InvalidCommand("A slug is lower-case letters, digits and dashes.", field="slug")
+        if time_zone not in known_zones:
+            raise InvalidCommand(f"Unknown time zone {time_zone!r}.", field="time_zone")
+
+    @event(Registered)
+    def __init__(self, name: str, slug: str, time_zone: str, settings: dict[str, Any]) -> None:
+        self.name = name
+        self.slug = slug
+        self.time_zone = time_zone
+        self.settings = dict(settings)
+
+    def change_settings(self, settings: dict[str, Any]) -> None:
+        self._settings_changed(settings={**self.settings, **settings})
+
+    @event(SettingsChanged)
+    def _settings_changed(self, settings: dict[str, Any]) -> None:
+        self.settings = settings

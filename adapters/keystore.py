@@ -92,3 +92,11 @@ class PostgresKeyStore:
     def is_shredded(self, subject_id: UUID) -> bool:
         entry = self._entry(subject_id)
         return entry is not None and entry.key is None
+
+    def seal_existing(self, subject_id: UUID, plaintext: bytes, aad: bytes) -> bytes | None:
+        """Encrypt with the subject's stored key; None if it has none or it was shredded."""
+        entry = self._entry(subject_id)
+        if entry is None or entry.key is None:
+            return None
+        nonce = os.urandom(NONCE)
+        return nonce + AESGCM(entry.key).encrypt(nonce, plaintext, aad)

@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS client_directory (
 CREATE INDEX IF NOT EXISTS client_directory_practice_seq ON client_directory (practice_id, seq);
 CREATE INDEX IF NOT EXISTS client_directory_tokens ON client_directory USING gin (name_tokens);
 CREATE INDEX IF NOT EXISTS client_directory_dob ON client_directory (practice_id, dob_token);
-CREATE TABLE IF NOT EXISTS client_directory_tracking (
+CREATE TABLE IF NOT EXISTS clients_tracking (
     application_name text PRIMARY KEY,
     notification_id bigint
 );
@@ -36,19 +36,7 @@ CREATE TABLE IF NOT EXISTS staff_directory (
 );
 CREATE INDEX IF NOT EXISTS staff_directory_practice_role ON staff_directory (practice_id, role);
 CREATE INDEX IF NOT EXISTS staff_directory_practice_email ON staff_directory (practice_id, email);
-CREATE TABLE IF NOT EXISTS staff_directory_tracking (
-    application_name text PRIMARY KEY,
-    notification_id bigint
-);
-
-CREATE TABLE IF NOT EXISTS practice_directory (
-    practice_id uuid PRIMARY KEY,
-    slug text NOT NULL UNIQUE,
-    name text NOT NULL,
-    time_zone text NOT NULL,
-    settings jsonb NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS practice_directory_tracking (
+CREATE TABLE IF NOT EXISTS staff_tracking (
     application_name text PRIMARY KEY,
     notification_id bigint
 );

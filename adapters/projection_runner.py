@@ -1,0 +1,147 @@
+"""Runs projections over the event store in batches, exactly once.
+
+Each batch is one transaction on the view's database: take the projection's advisory lock,
+read the tracking position, apply the next events, record the new position, commit. Position
+and rows therefore always agree, a crash loses at most an uncommitted batch, and any number of
+runners (the server's live one, a CLI rebuild) can work on the same projection safely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from psycopg import sql
+
+from application.store import EventStore
+from projections.base import View
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"projection:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+class ProjectionRunner:
+    def __init__(self, store: EventStore, projection: Projection[Any], batch_size: int = 500) -> None:
+        self.store = store
+        self.projection = projection
+        self.view: View = projection.view
+        self.batch_size = batch_size
+        self.source = store.name
+        self._topics = frozenset(projection.topics)
+        self._lock = _lock_key(projection.name)
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    def position(self) -> int:
+        return self.view.max_tracking_id(self.source) or 0
+
+    def status(self) -> Status:
+        return Status(self.name, self.position(), self.store.recorder.max_notification_id() or 0)
+
+    def run_batch(self) -> int:
+        """Apply the next batch; returns how many events it consumed (0 when caught up)."""
+        with self.view.datastore.get_connection() as conn, conn.transaction():
+            curs = conn.cursor()
+            curs.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,))
+            position = self.view._max_tracking_id(self.source, curs) or 0
+            notifications = self.store.recorder.select_notifications(
+                start=position, limit=self.batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return 0
+            self.view.bind(curs)
+            try:
+                with conn.pipeline():
+                    for n in notifications:
+                        if n.topic in self._topics:
+                            event = self.store.mapper.to_domain_event(n)
+                            self.projection.process_event(event, Tracking(self.source, n.id))
+                    self.view._insert_tracking(curs, Tracking(self.source, notifications[-1].id))
+            finally:
+                self.view.bind(None)
+            return len(notifications)
+
+    def catch_up(self, progress: Progress | None = None, stop: threading.Event | None = None) -> int:
+        done = 0
+        while stop is None or not stop.is_set():
+            n = self.run_batch()
+            if n == 0:
+                break
+            done += n
+            if progress is not None:
+                progress(self.position(), self.store.recorder.max_notification_id() or 0)
+        return done
+
+    def reset(self) -> None:
+        """Drop the read model's rows and its position, atomically (for a rebuild)."""
+        with self.view.datastore.get_connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,))
+            for table in self.view.tables:
+                conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(table)))
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE application_name = %s").format(
+                    sql.Identifier(self.view.tracking_table_name)
+                ),
+                (self.source,),
+            )
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        self.reset()
+        return self.catch_up(progress)
+
+
+class LiveProjections:
+    """Keeps a set of projections caught up, woken by the event table's NOTIFY."""
+
+    def __init__(self, runners: list[ProjectionRunner], conninfo: str, poll: float = 1.0) -> None:
+        self.runners = runners
+        self.conninfo = conninfo
+        self.poll = poll
+        self.stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        channel = self.runners[0].store.recorder.channel_name if self.runners else "x"
+        try:
+            with psycopg.connect(self.conninfo, autocommit=True) as listen:
+                listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                while not self.stop_event.is_set():
+                    for runner in self.runners:
+                        runner.catch_up(stop=self.stop_event)
+                    for _ in listen.notifies(timeout=self.poll, stop_after=1):
+                        pass
+        except BaseException as e:  # surfaced by /health
+            self.error = e
+            raise

@@ -1,0 +1,126 @@
+"""The composition root: the one place that picks concrete adapters and wires them up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
+from psycopg_pool import ConnectionPool
+
+from adapters.blind_index import BlindIndex
+from adapters.database import eventsourcing_env, migrate, resolve_database_url
+from adapters.keystore import PostgresKeyStore
+from adapters.projection_runner import LiveProjections, ProjectionRunner
+from adapters.secrets import Secrets, load_secrets
+from adapters.settings import Settings, get_settings
+from application.audit_trail import AuditTrail
+from application.clients import ClientService
+from application.practices import PracticeService
+from application.store import EventStore
+from projections.base import View
+from projections.client_directory import ClientDirectory, ClientDirectoryView
+from projections.staff_directory import StaffDirectory, StaffDirectoryView
+
+PROJECTIONS: dict[str, tuple[type[Any], type[View]]] = {
+    ClientDirectory.name: (ClientDirectory, ClientDirectoryView),
+    StaffDirectory.name: (StaffDirectory, StaffDirectoryView),
+}
+
+
+@dataclass
+class Container:
+    settings: Settings = field(default_factory=get_settings)
+    database_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            self.database_url = resolve_database_url(self.settings)
+
+    def migrate(self) -> int:
+        return migrate(self.database_url)
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        return load_secrets(self.settings)
+
+    @cached_property
+    def env(self) -> dict[str, str]:
+        return eventsourcing_env(self.database_url, self.settings)
+
+    @cached_property
+    def pool(self) -> ConnectionPool:
+        return ConnectionPool(self.database_url, min_size=1, max_size=8, open=True)
+
+    @cached_property
+    def keystore(self) -> PostgresKeyStore:
+        return PostgresKeyStore(self.pool, self.secrets.master_key)
+
+    @cached_property
+    def store(self) -> EventStore:
+        return EventStore(self.env, cipher=self.keystore)
+
+    @cached_property
+    def blind_index(self) -> BlindIndex:
+        return BlindIndex(self.keystore, self.secrets.master_key)
+
+    @cached_property
+    def practices(self) -> PracticeService:
+        return PracticeService(self.store)
+
+    @cached_property
+    def clients(self) -> ClientService:
+        return ClientService(self.store)
+
+    @cached_property
+    def audit_trail(self) -> AuditTrail:
+        return AuditTrail(self.store)
+
+    def view(self, name: str) -> View:
+        return self.runner(name).view
+
+    @cached_property
+    def _runners(self) -> dict[str, ProjectionRunner]:
+        runners = {}
+        for name, (projection_cls, view_cls) in PROJECTIONS.items():
+            env = Environment(name, {**self.env, "POSTGRES_POOL_SIZE": "2"})
+            view = InfrastructureFactory.construct(env=env).tracking_recorder(view_cls)
+            if isinstance(view, ClientDirectoryView):
+                view.index = self.blind_index
+            runners[name] = ProjectionRunner(self.store, projection_cls(view=view))
+        return runners
+
+    def runner(self, name: str) -> ProjectionRunner:
+        try:
+            return self._runners[name]
+        except KeyError:
+            raise KeyError(f"No projection {name!r}; known: {', '.join(PROJECTIONS)}") from None
+
+    @property
+    def runners(self) -> list[ProjectionRunner]:
+        return list(self._runners.values())
+
+    @cached_property
+    def client_directory(self) -> ClientDirectoryView:
+        view = self.view(ClientDirectory.name)
+        assert isinstance(view, ClientDirectoryView)
+        return view
+
+    @cached_property
+    def staff_directory(self) -> StaffDirectoryView:
+        view = self.view(StaffDirectory.name)
+        assert isinstance(view, StaffDirectoryView)
+        return view
+
+    def live_projections(self) -> LiveProjections:
+        return LiveProjections(self.runners, self.database_url)
+
+    def close(self) -> None:
+        for runner in self.__dict__.get("_runners", {}).values():
+            runner.view.datastore.close()
+        if "store" in self.__dict__:
+            self.store.close()
+        if "pool" in self.__dict__:
+            self.pool.close()

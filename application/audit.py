@@ -79,3 +79,8 @@ def because(reason: str, practice_id: UUID | None = None) -> Iterator[AuditConte
 def for_practice(practice_id: UUID) -> Iterator[AuditContext]:
     with acting(replace(current(), practice_id=practice_id)) as narrowed:
         yield narrowed
+
+
+def begin(ctx: AuditContext) -> None:
+    """Set the context for the rest of the current task (one HTTP request's task)."""
+    _current.set(ctx)

@@ -36,8 +36,18 @@ class ClientService:
             raise NotFound(f"No client {client_id}.")
         return client
 
-    def register(self, practice_id: UUID, care_level: str, demographics: dict[str, Any]) -> Saved:
-        return self.store.save_one(Client.register(practice_id, care_level, **demographics))
+    def register(
+        self,
+        practice_id: UUID,
+        care_level: str,
+        demographics: dict[str, Any],
+        client_id: UUID | None = None,
+    ) -> Saved:
+        client = Client.register(practice_id, care_level, client_id=client_id, **demographics)
+        return self.store.save_one(client)
+
+    def exists(self, client_id: UUID) -> bool:
+        return self.store.exists(client_id)
 
     def update_demographics(
         self, practice_id: UUID, client_id: UUID, changes: dict[str, Any]

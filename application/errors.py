@@ -26,3 +26,8 @@ class Conflict(DomainError):
 class SubjectErased(DomainError):
     code = "subject_erased"
     kind = "conflict"
+
+
+class Unavailable(DomainError):
+    code = "read_model_catching_up"
+    kind = "unavailable"

@@ -4,8 +4,6 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import available_timezones
 
-from eventsourcing.application import AggregateNotFoundError
-
 from application.errors import Conflict
 from application.store import EventStore, Saved
 from domain.practices.practice import Practice, practice_id_for
@@ -29,11 +27,7 @@ class PracticeService:
         )
 
     def exists(self, slug: str) -> bool:
-        try:
-            self.store.repository.get(practice_id_for(slug))
-        except AggregateNotFoundError:
-            return False
-        return True
+        return self.store.exists(practice_id_for(slug))
 
     def get(self, practice_id: UUID) -> Practice:
         practice: Practice = self.store.load(practice_id, Practice)
@@ -46,10 +40,11 @@ class PracticeService:
         email: str,
         role: str,
         license_type: str | None = None,
+        staff_id: UUID | None = None,
     ) -> Saved:
         self.get(practice_id)
         return self.store.save_one(
-            StaffMember.register(practice_id, full_name, email, role, license_type)
+            StaffMember.register(practice_id, full_name, email, role, license_type, staff_id)
         )
 
     def get_staff(self, practice_id: UUID, staff_id: UUID) -> StaffMember:

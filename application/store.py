@@ -67,6 +67,9 @@ class EventStore(Application[UUID]):
             raise NotFound(f"No {cls.__name__.lower()} {aggregate_id}.")
         return aggregate
 
+    def exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
     def load_as_of(self, aggregate_id: UUID, as_of: datetime) -> Any:
         """The aggregate folded from its events up to and including `as_of`."""
         aggregate = None

@@ -34,6 +34,7 @@ PROJECTIONS: dict[str, tuple[type[Any], type[View]]] = {
 class Container:
     settings: Settings = field(default_factory=get_settings)
     database_url: str = ""
+    live: LiveProjections | None = None
 
     def __post_init__(self) -> None:
         if not self.database_url:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -35,3 +36,14 @@ class View(PostgresTrackingRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(sql, params)  # type: ignore[arg-type]
             return curs.fetchall()
+
+    def caught_up_to(self, source: str, position: int, timeout: float = 5.0) -> bool:
+        """Wait (briefly) until this view has applied `position`; read-your-writes for APIs."""
+        deadline = time.monotonic() + timeout
+        interval = 0.002
+        while not self.has_tracking_id(source, position):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(interval)
+            interval = min(interval * 2, 0.05)
+        return True

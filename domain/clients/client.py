@@ -85,11 +85,17 @@ class Client(Aggregate):
 
 
     @classmethod
-    def register(cls, practice_id: UUID, care_level: str, **demographics: Any) -> Client:
+    def register(
+        cls, practice_id: UUID, care_level: str, client_id: UUID | None = None, **demographics: Any
+    ) -> Client:
         check_demographics(demographics, partial=False)
         if care_level not in CARE_LEVELS:
             raise InvalidCommand(f"Unknown care level {care_level!r}.", field="care_level")
         fields = {name: demographics.get(name) for name in DEMOGRAPHIC_FIELDS}
+        if client_id is not None:
+            return cls._create(
+                cls.Registered, id=client_id, practice_id=practice_id, care_level=care_level, **fields
+            )
         return cls(practice_id=practice_id, care_level=care_level, **fields)
 
     @event(Registered)

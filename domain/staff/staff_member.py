@@ -44,12 +44,29 @@ class StaffMember(Aggregate):
 
     @classmethod
     def register(
-        cls, practice_id: UUID, full_name: str, email: str, role: str, license_type: str | None = None
+        cls,
+        practice_id: UUID,
+        full_name: str,
+        email: str,
+        role: str,
+        license_type: str | None = None,
+        staff_id: UUID | None = None,
     ) -> StaffMember:
         cls.check_role(role)
         if not full_name.strip():
             raise InvalidCommand("A staff member needs a name.", field="full_name")
-        return cls(practice_id, full_name.strip(), email.strip().lower(), role, license_type)
+        if "@" not in email:
+            raise InvalidCommand("A staff member needs an email address.", field="email")
+        values = {
+            "practice_id": practice_id,
+            "full_name": full_name.strip(),
+            "email": email.strip().lower(),
+            "role": role,
+            "license_type": license_type,
+        }
+        if staff_id is not None:
+            return cls._create(cls.Registered, id=staff_id, **values)
+        return cls(**values)
 
     @event(Registered)
     def __init__(

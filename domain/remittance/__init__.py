@@ -1,0 +1,1 @@
+"""Remittance: reading what payers send back about claims."""

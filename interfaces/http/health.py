@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from interfaces.http.deps import ContainerDep
+
+router = APIRouter(tags=["health"])
+
+
+def _redis(url: str | None) -> dict[str, Any]:
+    if not url:
+        return {"status": "not_configured"}
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except redis.RedisError as e:
+        return {"status": "down", "error": type(e).__name__}
+    return {"status": "ok"}
+
+
+@router.get("/health")
+def health(k: ContainerDep) -> JSONResponse:
+    """Database, Redis and projection lag. 503 when the database is unreachable."""
+    checks: dict[str, Any] = {}
+    try:
+        with k.pool.connection(timeout=2) as conn:
+            conn.execute("SELECT 1")
+        checks["database"] = {"status": "ok"}
+    except Exception as e:  # health reports, never raises
+        checks["database"] = {"status": "down", "error": type(e).__name__}
+    checks["redis"] = _redis(k.settings.redis_url)
+    projections = {}
+    if checks["database"]["status"] == "ok":
+        for runner in k.runners:
+            s = runner.status()
+            projections[s.name] = {"position": s.position, "head": s.head, "lag": s.lag}
+    checks["projections"] = projections
+    live = getattr(k, "live", None)
+    if live is not None and live.error is not None:
+        checks["projection_runner"] = {"status": "down", "error": type(live.error).__name__}
+    ok = checks["database"]["status"] == "ok" and checks["redis"]["status"] != "down"
+    return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)

@@ -19,6 +19,7 @@ What this cannot see: deleting trailing blocks (with their events) from this dat
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -42,7 +43,9 @@ HASH_SIZE = 32
 GENESIS_ROOT = bytes(HASH_SIZE)
 LEAF_TAG = b"careledger/audit-leaf/v1"
 _NULL = b"\xff" * 8  # length prefix of an SQL NULL; no real length is 2**64 - 1
-_LOCK_KEY = int.from_bytes(hashlib.sha256(b"careledger:audit-chain").digest()[:8], "big", signed=True)
+_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"careledger:audit-chain").digest()[:8], "big", signed=True
+)
 
 # Problem kinds, event level then block level.
 MODIFIED = "modified"
@@ -164,8 +167,16 @@ def _scalar(conn: Connection[Any], query: Any, params: tuple[Any, ...] = ()) -> 
 def _block(row: tuple[Any, ...]) -> Block:
     no, first, last, count, ids, leaves, prev_root, root, signature, fp = row
     return Block(
-        no, first, last, count, list(ids or []), bytes(leaves or b""), bytes(prev_root or b""),
-        bytes(root or b""), bytes(signature or b""), fp or "",
+        no,
+        first,
+        last,
+        count,
+        list(ids or []),
+        bytes(leaves or b""),
+        bytes(prev_root or b""),
+        bytes(root or b""),
+        bytes(signature or b""),
+        fp or "",
     )
 
 
@@ -204,7 +215,9 @@ class AuditChain:
         self._count_events = sql.SQL(
             "SELECT count(*) FROM {} WHERE notification_id > %s AND notification_id <= %s"
         ).format(table)
-        self._count_tail = sql.SQL("SELECT count(*) FROM {} WHERE notification_id > %s").format(table)
+        self._count_tail = sql.SQL("SELECT count(*) FROM {} WHERE notification_id > %s").format(
+            table
+        )
         self._max_id = sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(table)
 
     # -- reading ---------------------------------------------------------------------------
@@ -228,7 +241,7 @@ class AuditChain:
         after = -1
         while True:
             rows = conn.execute(
-                f"SELECT {_BLOCK_COLUMNS} FROM audit_blocks WHERE block_no > %s "  # noqa: S608
+                f"SELECT {_BLOCK_COLUMNS} FROM audit_blocks WHERE block_no > %s "
                 "ORDER BY block_no LIMIT %s",
                 (after, page),
             ).fetchall()
@@ -241,7 +254,7 @@ class AuditChain:
     @staticmethod
     def _tip(conn: Connection[Any]) -> Block | None:
         row = conn.execute(
-            f"SELECT {_BLOCK_COLUMNS} FROM audit_blocks ORDER BY block_no DESC LIMIT 1"  # noqa: S608
+            f"SELECT {_BLOCK_COLUMNS} FROM audit_blocks ORDER BY block_no DESC LIMIT 1"
         ).fetchone()
         return _block(row) if row else None
 
@@ -252,7 +265,9 @@ class AuditChain:
 
     # -- sealing ---------------------------------------------------------------------------
 
-    def seal(self, progress: Progress | None = None, stop: threading.Event | None = None) -> SealResult:
+    def seal(
+        self, progress: Progress | None = None, stop: threading.Event | None = None
+    ) -> SealResult:
         """Seal every event up to the current max notification id, block by block."""
         if self._private is None:
             raise VerifyOnly("This audit chain has a public key only; it cannot seal.")
@@ -297,16 +312,31 @@ class AuditChain:
             prev_root = tip.root if tip else GENESIS_ROOT
             root = block_root(prev_root, block_no, bytes(leaves))
             block = Block(
-                block_no, ids[0], ids[-1], len(ids), ids, bytes(leaves), prev_root, root,
-                self._private.sign(root), self.fingerprint,
+                block_no,
+                ids[0],
+                ids[-1],
+                len(ids),
+                ids,
+                bytes(leaves),
+                prev_root,
+                root,
+                self._private.sign(root),
+                self.fingerprint,
             )
             conn.execute(
-                f"INSERT INTO audit_blocks ({_BLOCK_COLUMNS}) "  # noqa: S608
+                f"INSERT INTO audit_blocks ({_BLOCK_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
-                    block.block_no, block.first_notification_id, block.last_notification_id,
-                    block.event_count, block.notification_ids, block.leaf_hashes,
-                    block.prev_root, block.root, block.signature, block.key_fingerprint,
+                    block.block_no,
+                    block.first_notification_id,
+                    block.last_notification_id,
+                    block.event_count,
+                    block.notification_ids,
+                    block.leaf_hashes,
+                    block.prev_root,
+                    block.root,
+                    block.signature,
+                    block.key_fingerprint,
                 ),
             )
             return block
@@ -328,7 +358,8 @@ class AuditChain:
                 for problem in found:
                     self._add(report, problem)
                 report.blocks_checked += 1
-                prev_root, prev_last, expected_no = block.root, block.last_notification_id, block.block_no + 1
+                prev_root, prev_last = block.root, block.last_notification_id
+                expected_no = block.block_no + 1
                 if progress is not None:
                     progress(report.events_checked, max(total, report.events_checked))
             report.last_notification_id = prev_last
@@ -348,7 +379,8 @@ class AuditChain:
         found: list[Problem] = []
         if no != expected_no or block.prev_root != prev_root:
             what = (
-                f"block {expected_no} is missing" if no != expected_no
+                f"block {expected_no} is missing"
+                if no != expected_no
                 else f"its prev_root does not match block {no - 1}'s root"
             )
             found.append(Problem(at, CHAIN_BROKEN, f"chain broken at block {no}: {what}", no))
@@ -360,22 +392,38 @@ class AuditChain:
             or ids[0] != block.first_notification_id
             or ids[-1] != block.last_notification_id
             or ids[0] <= prev_last
-            or any(a >= b for a, b in zip(ids, ids[1:], strict=False))
+            or any(a >= b for a, b in itertools.pairwise(ids))
         ):
-            found.append(Problem(at, CORRUPT_BLOCK, f"block {no} is inconsistent: "
-                                 "its ids, counts and leaf hashes do not agree", no))
+            found.append(
+                Problem(
+                    at,
+                    CORRUPT_BLOCK,
+                    f"block {no} is inconsistent: its ids, counts and leaf hashes do not agree",
+                    no,
+                )
+            )
         if block_root(block.prev_root, no, block.leaf_hashes) != block.root:
-            found.append(Problem(at, ROOT_MISMATCH, f"block {no}'s leaf hashes do not hash to "
-                                 "its sealed root (the block was edited)", no))
-        if block.key_fingerprint != self.fingerprint:
-            found.append(Problem(at, BAD_SIGNATURE, f"block {no} was signed by key "
-                                 f"{block.key_fingerprint}, not {self.fingerprint}", no))
-        else:
-            try:
-                self.public_key.verify(block.signature, block.root)
-            except InvalidSignature:
-                found.append(Problem(at, BAD_SIGNATURE, f"block {no}'s signature does not "
-                                     f"verify with key {self.fingerprint}", no))
+            found.append(
+                Problem(
+                    at,
+                    ROOT_MISMATCH,
+                    f"block {no}'s leaf hashes do not hash to "
+                    "its sealed root (the block was edited)",
+                    no,
+                )
+            )
+        try:
+            self.public_key.verify(block.signature, block.root)
+        except InvalidSignature:
+            signer = (
+                f"it was signed by key {block.key_fingerprint}"
+                if block.key_fingerprint != self.fingerprint
+                else "the block was edited"
+            )
+            message = (
+                f"block {no}'s signature does not verify with key {self.fingerprint} ({signer})"
+            )
+            found.append(Problem(at, BAD_SIGNATURE, message, no))
         return found
 
     def _check_events(
@@ -386,8 +434,12 @@ class AuditChain:
         found: list[Problem] = []
 
         def missing(nid: int) -> Problem:
-            return Problem(nid, MISSING, f"event {nid} is missing (sealed in block {no}, "
-                           "no longer in the event store)", no)
+            return Problem(
+                nid,
+                MISSING,
+                f"event {nid} is missing (sealed in block {no}, no longer in the event store)",
+                no,
+            )
 
         for nid, originator_id, version, topic, state in self._events(
             conn, after, block.last_notification_id
@@ -397,18 +449,33 @@ class AuditChain:
                 i += 1
             if i < len(ids) and ids[i] == nid:
                 if leaf_hash(nid, originator_id, version, topic, state) != block.leaf(i):
-                    found.append(Problem(nid, MODIFIED, f"event {nid} ({topic}) stored bytes "
-                                         "no longer match the sealed hash", no))
+                    found.append(
+                        Problem(
+                            nid,
+                            MODIFIED,
+                            f"event {nid} ({topic}) stored bytes no longer match the sealed hash",
+                            no,
+                        )
+                    )
                 i += 1
             else:
-                found.append(Problem(nid, INSERTED, f"event {nid} ({topic}) was inserted: it "
-                                     f"lies inside sealed block {no} but was not sealed", no))
+                found.append(
+                    Problem(
+                        nid,
+                        INSERTED,
+                        f"event {nid} ({topic}) was inserted: it "
+                        f"lies inside sealed block {no} but was not sealed",
+                        no,
+                    )
+                )
         found += [missing(nid) for nid in ids[i:]]
         report.events_checked += len(ids)
         return found
 
 
-def seal_periodically(chain: AuditChain, stop_event: threading.Event, interval: float = 5.0) -> None:
+def seal_periodically(
+    chain: AuditChain, stop_event: threading.Event, interval: float = 5.0
+) -> None:
     """Follow the log: seal what is new every `interval` seconds until `stop_event` is set.
 
     Meant for a daemon thread in the server. Errors (a database restart, a failover) are
@@ -421,7 +488,9 @@ def seal_periodically(chain: AuditChain, stop_event: threading.Event, interval: 
             if result.events_sealed:
                 log.info(
                     "audit chain sealed %d events in %d blocks (up to %d)",
-                    result.events_sealed, result.blocks_sealed, result.last_notification_id,
+                    result.events_sealed,
+                    result.blocks_sealed,
+                    result.last_notification_id,
                 )
         except Exception:
             log.exception("audit sealing failed; retrying in %.1fs", interval)

@@ -37,9 +37,9 @@ def eventsourcing_env(database_url: str, settings: Settings | None = None) -> di
 
 
 def with_database(database_url: str, dbname: str) -> str:
-    info = conninfo_to_dict(database_url)
+    info = {k: str(v) for k, v in conninfo_to_dict(database_url).items() if v is not None}
     info["dbname"] = dbname
-    return make_conninfo(**info)
+    return make_conninfo("", **info)
 
 
 def yoyo_url(database_url: str) -> str:
@@ -56,7 +56,7 @@ def yoyo_url(database_url: str) -> str:
 
 def ensure_database(database_url: str) -> None:
     """Create the database named in the URL if the server does not have it yet."""
-    dbname = conninfo_to_dict(database_url).get("dbname") or "postgres"
+    dbname = str(conninfo_to_dict(database_url).get("dbname") or "postgres")
     with psycopg.connect(with_database(database_url, "postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
         if not exists:

@@ -12,6 +12,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
+from application.mapper import AuditedStoredEvent
+
 
 class AuditedRecorder(PostgresApplicationRecorder):
     def _insert_events(
@@ -20,7 +22,7 @@ class AuditedRecorder(PostgresApplicationRecorder):
         new_keys = {
             e.subject_id: e.new_key
             for e in stored_events
-            if getattr(e, "new_key", None) is not None
+            if isinstance(e, AuditedStoredEvent) and e.new_key is not None
         }
         if new_keys:
             curs.executemany(
@@ -55,7 +57,7 @@ class AuditedRecorder(PostgresApplicationRecorder):
         self, subject_id: UUID, topics: Sequence[str] = (), limit: int = 10_000
     ) -> Sequence[Notification]:
         sql = (
-            f"SELECT e.* FROM event_subjects s JOIN {self.events_table_name} e "  # noqa: S608
+            f"SELECT e.* FROM event_subjects s JOIN {self.events_table_name} e "
             "ON e.notification_id = s.notification_id WHERE s.subject_id = %s"
         )
         params: list[Any] = [subject_id]

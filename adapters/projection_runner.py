@@ -133,7 +133,8 @@ class LiveProjections:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        channel = self.runners[0].store.recorder.channel_name if self.runners else "x"
+        recorder = self.runners[0].store.recorder if self.runners else None
+        channel = getattr(recorder, "channel_name", "careledger_events")
         try:
             with psycopg.connect(self.conninfo, autocommit=True) as listen:
                 listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))

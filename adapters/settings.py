@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     master_key: str | None = Field(default=None, description="base64 of 32 bytes")
     audit_signing_key: str | None = Field(default=None, description="base64 Ed25519 seed")
     token_secret: str | None = None
-    demo_password: str = "CareLedger-Demo-2026!"
+    demo_password: str = "CareLedger-Demo-2026!"  # noqa: S105 - documented demo default
     db_pool_size: int = 4
     db_pool_overflow: int = 12
     api_rate_limit_per_minute: int = 100

@@ -60,7 +60,7 @@ class EventStore(Application[UUID]):
 
     def load(self, aggregate_id: UUID, cls: type[Any]) -> Any:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"No {cls.__name__.lower()} {aggregate_id}.") from None
         if not isinstance(aggregate, cls):
@@ -72,11 +72,12 @@ class EventStore(Application[UUID]):
 
     def load_as_of(self, aggregate_id: UUID, as_of: datetime) -> Any:
         """The aggregate folded from its events up to and including `as_of`."""
-        aggregate = None
+        aggregate: Any = None
         for domain_event in self.events.get(aggregate_id):
-            if domain_event.timestamp > as_of:
+            event = cast(Any, domain_event)
+            if event.timestamp > as_of:
                 break
-            aggregate = domain_event.mutate(aggregate)
+            aggregate = event.mutate(aggregate)
         return aggregate
 
     def history(self, subject_id: UUID, topics: Sequence[str] = ()) -> Iterator[tuple[int, Any]]:

@@ -91,7 +91,7 @@ class Client(Aggregate):
         check_demographics(demographics, partial=False)
         if care_level not in CARE_LEVELS:
             raise InvalidCommand(f"Unknown care level {care_level!r}.", field="care_level")
-        fields = {name: demographics.get(name) for name in DEMOGRAPHIC_FIELDS}
+        fields: dict[str, Any] = {name: demographics.get(name) for name in DEMOGRAPHIC_FIELDS}
         if client_id is not None:
             return cls._create(
                 cls.Registered, id=client_id, practice_id=practice_id, care_level=care_level, **fields
@@ -99,7 +99,7 @@ class Client(Aggregate):
         return cls(practice_id=practice_id, care_level=care_level, **fields)
 
     @event(Registered)
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         practice_id: UUID,
         care_level: str,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -57,7 +58,7 @@ class StaffMember(Aggregate):
             raise InvalidCommand("A staff member needs a name.", field="full_name")
         if "@" not in email:
             raise InvalidCommand("A staff member needs an email address.", field="email")
-        values = {
+        values: dict[str, Any] = {
             "practice_id": practice_id,
             "full_name": full_name.strip(),
             "email": email.strip().lower(),

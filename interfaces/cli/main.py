@@ -189,7 +189,8 @@ def run(
     for spec in PRACTICES:
         for role, _, _ in spec.roles:
             claims = Claims(staff_email(role, spec.slug), role, practice_id_for(spec.slug))
-            console.print(f"  {spec.slug:6} {role:18} {issue(k.secrets.token_secret, claims, timedelta(hours=12))}", soft_wrap=True)
+            bearer = issue(k.secrets.token_secret, claims, timedelta(hours=12))
+            console.print(f"  {spec.slug:6} {role:18} {bearer}", soft_wrap=True)
     console.print(f"\nAPI on http://{host}:{port}  (docs: /docs, schema: /openapi.json, health: /health)\n")
     k.close()
     serve(host=host, port=port, projections=True)

@@ -46,13 +46,13 @@ def register_client(body: ClientIn, caller: CallerDep, k: ContainerDep) -> Accep
 
 
 @router.get("", response_model=ClientPage)
-def search_clients(  # noqa: PLR0913
+def search_clients(
     caller: CallerDep,
     k: ContainerDep,
     q: Annotated[str | None, Query(max_length=100, description="Name prefix(es)")] = None,
     dob: date | None = None,
     status: Literal["active", "inactive", "discharged"] | None = None,
-    id: Annotated[UUID | None, Query(alias="id")] = None,  # noqa: A002
+    id: Annotated[UUID | None, Query(alias="id")] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     min_position: Annotated[int | None, Query(ge=0, description="Wait for this log position")] = None,

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+
+def test_health_reports_database_redis_and_lag(api: TestClient, redis_url: str, container: Any) -> None:
+    container.settings.redis_url = redis_url
+    body = api.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["status"] == "ok" and body["checks"]["redis"]["status"] == "ok"
+    assert set(body["checks"]["projections"]) == {"clients", "staff"}
+    assert all(p["lag"] >= 0 for p in body["checks"]["projections"].values())
+
+
+def test_request_ids_are_echoed(api: TestClient) -> None:
+    r = api.get("/health", headers={"X-Request-ID": "trace-12345678"})
+    assert r.headers["x-request-id"] == "trace-12345678"
+    assert len(api.get("/health", headers={"X-Request-ID": "bad id!"}).headers["x-request-id"]) == 32
+
+
+def test_openapi_and_docs_are_served(api: TestClient) -> None:
+    schema = api.get("/openapi.json").json()
+    for path in ("/api/v1/clients", "/api/v1/clients/{client_id}", "/api/v1/staff",
+                 "/api/v1/audit/clients/{client_id}/history", "/api/v1/audit/clients/{client_id}/disclosures", "/health"):
+        assert path in schema["paths"]
+    assert api.get("/docs").status_code == 200
+
+
+def test_staff_directory_filters_by_role(api: TestClient, token: Any) -> None:
+    admin = token("admin", "beta")
+    made = api.post("/api/v1/staff", json={"full_name": "Bea Biller", "email": "bea@beta.test", "role": "billing"},
+                    headers=admin)
+    assert made.status_code == 201
+    deadline_items: list[dict[str, Any]] = []
+    for _ in range(200):
+        deadline_items = api.get("/api/v1/staff", params={"role": "billing"}, headers=admin).json()
+        if deadline_items:
+            break
+    assert [s["full_name"] for s in deadline_items] == ["Bea Biller"]
+    assert api.get("/api/v1/staff", params={"role": "billing"}, headers=token("admin", "alpha")).json() == []
+    r = api.post("/api/v1/staff", json={"full_name": "X", "email": "x@beta.test", "role": "wizard"}, headers=admin)
+    assert r.status_code == 422 and r.json()["code"] == "invalid_command"
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30), lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=10), c, max_size=3), max_leaves=8
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.dictionaries(st.sampled_from(["first_name", "last_name", "date_of_birth", "phone", "email", "address",
+                                              "care_level", "insurance_primary", "zzz"]), json_values, max_size=6))
+def test_random_bodies_never_cause_a_500(api: TestClient, token: Any, body: dict[str, Any]) -> None:
+    r = api.post("/api/v1/clients", json=body, headers=token())
+    assert r.status_code in {201, 400, 409, 422}, r.text

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from typer.testing import CliRunner
+
+from interfaces.cli.main import app
+
+runner = CliRunner()
+
+
+def _count(url: str, sql: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(sql).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_demo_is_idempotent_and_projections_report(isolated_database_url: str, monkeypatch: Any) -> None:
+    monkeypatch.setenv("DATABASE_URL", isolated_database_url)
+    first = runner.invoke(app, ["demo"])
+    assert first.exit_code == 0, first.output
+    events = _count(isolated_database_url, "SELECT count(*) FROM careledger_events")
+    clients = _count(isolated_database_url, "SELECT count(*) FROM client_directory")
+    assert clients == 55
+    assert _count(isolated_database_url, "SELECT count(*) FROM staff_directory WHERE role = 'clinician'") == 2
+    second = runner.invoke(app, ["demo"])
+    assert second.exit_code == 0 and "0 new aggregates" in second.output
+    assert _count(isolated_database_url, "SELECT count(*) FROM careledger_events") == events
+
+    status = runner.invoke(app, ["projections", "status"])
+    assert status.exit_code == 0 and "clients" in status.output and "staff" in status.output
+
+    rebuilt = runner.invoke(app, ["projections", "rebuild", "clients"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert f"Rebuilt clients: {events} events" in rebuilt.output
+    assert _count(isolated_database_url, "SELECT count(*) FROM client_directory") == clients
+
+    unknown = runner.invoke(app, ["projections", "rebuild", "nope"])
+    assert unknown.exit_code == 2 and "No projection 'nope'" in unknown.output
+
+
+def test_token_is_accepted_by_the_api(isolated_database_url: str, monkeypatch: Any) -> None:
+    from interfaces.container import Container
+    from interfaces.http.tokens import verify
+
+    monkeypatch.setenv("DATABASE_URL", isolated_database_url)
+    out = runner.invoke(app, ["token", "--practice", "demo", "--role", "front_desk"])
+    assert out.exit_code == 0
+    k = Container(database_url=isolated_database_url)
+    claims = verify(k.secrets.token_secret, out.output.strip())
+    assert claims.role == "front_desk" and claims.actor_id == "front_desk@demo.careledger.test"
+    k.close()

@@ -83,7 +83,7 @@ class ClientDirectoryView(View):
             erased=r["erased"],
         )
 
-    def search(  # noqa: PLR0913
+    def search(
         self,
         practice_id: UUID,
         q: str | None = None,

@@ -27,7 +27,7 @@ def snapshot(url: str, table: str) -> list[tuple[Any, ...]]:
             "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name <> 'display' "
             "ORDER BY column_name", (table,)
         ).fetchall()]
-        rows = conn.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()  # noqa: S608
+        rows = conn.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()
     return sorted(rows, key=repr)
 
 

@@ -84,3 +84,12 @@ def for_practice(practice_id: UUID) -> Iterator[AuditContext]:
 def begin(ctx: AuditContext) -> None:
     """Set the context for the rest of the current task (one HTTP request's task)."""
     _current.set(ctx)
+
+
+def enter(ctx: AuditContext) -> contextvars.Token[AuditContext | None]:
+    """Set the context until `leave(token)`; for frameworks with before/after hooks."""
+    return _current.set(ctx)
+
+
+def leave(token: contextvars.Token[AuditContext | None]) -> None:
+    _current.reset(token)

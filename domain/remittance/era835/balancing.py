@@ -23,9 +23,7 @@ from domain.remittance.era835.model import (
 )
 from domain.remittance.era835.values import Notes
 
-_PAYMENT_RULES = frozenset(
-    {FindingCode.TRANSACTION_BALANCE, FindingCode.NEGATIVE_PAYMENT, FindingCode.MISSING_SEGMENT}
-)
+_PAYMENT_RULES = frozenset({FindingCode.TRANSACTION_BALANCE, FindingCode.NEGATIVE_PAYMENT, FindingCode.MISSING_SEGMENT})
 _CLAIM_RULES = frozenset({FindingCode.SERVICE_LINE_BALANCE, FindingCode.CLAIM_BALANCE})
 
 
@@ -69,7 +67,7 @@ def balance_report(era: EraFile) -> BalanceReport:
 
 
 def check_transaction_set(ts: TransactionSet) -> TransactionSetBalance:
-    notes = Notes(Location(ts.interchange_control_number, ts.control_number))
+    notes = Notes(Location(ts.interchange_control_number, ts.control_number, ts.index))
     for index, claim in enumerate(ts.claims):
         _check_claim(claim, notes.at(claim_index=index, claim_id=claim.patient_control_number))
     _check_payment(ts, notes)
@@ -89,8 +87,7 @@ def _check_claim(claim: Claim, notes: Notes) -> None:
         if expected != line.paid:
             notes.at(line_index=index).add(
                 FindingCode.SERVICE_LINE_BALANCE,
-                f"SVC02 {line.charge} - line CAS {line.adjustment_total} = {expected}, "
-                f"but SVC03 is {line.paid}.",
+                f"SVC02 {line.charge} - line CAS {line.adjustment_total} = {expected}, but SVC03 is {line.paid}.",
                 Severity.ERROR,
                 expected,
                 line.paid,
@@ -101,8 +98,7 @@ def _check_claim(claim: Claim, notes: Notes) -> None:
     if expected != claim.paid:
         notes.add(
             FindingCode.CLAIM_BALANCE,
-            f"CLP03 {claim.charge} - claim and line CAS {total} = {expected}, "
-            f"but CLP04 is {claim.paid}.",
+            f"CLP03 {claim.charge} - claim and line CAS {total} = {expected}, but CLP04 is {claim.paid}.",
             Severity.ERROR,
             expected,
             claim.paid,
@@ -123,9 +119,7 @@ def _check_claim(claim: Claim, notes: Notes) -> None:
 
 def _check_payment(ts: TransactionSet, notes: Notes) -> None:
     if ts.payment is None:
-        notes.add(
-            FindingCode.MISSING_SEGMENT, "No BPR, so the payment cannot balance.", Severity.ERROR
-        )
+        notes.add(FindingCode.MISSING_SEGMENT, "No BPR, so the payment cannot balance.", Severity.ERROR)
         return
     paid = sum((c.paid for c in ts.claims), ZERO)
     adjusted = sum((p.total for p in ts.provider_adjustments), ZERO)

@@ -30,9 +30,7 @@ _CAS_LAST = 19
 _SVC_LAST = 7
 
 
-def composite(
-    segment: Segment, position: int, notes: Notes, qualifiers: frozenset[str]
-) -> list[str]:
+def composite(segment: Segment, position: int, notes: Notes, qualifiers: frozenset[str]) -> list[str]:
     """Split a composite element, tolerating a separator other than the declared ISA16."""
     raw = segment.text(position)
     if not raw:

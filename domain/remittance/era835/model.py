@@ -59,6 +59,7 @@ class Location:
 
     interchange: str | None = None
     transaction_set: str | None = None
+    transaction_set_index: int | None = None
     claim_index: int | None = None
     claim_id: str | None = None
     line_index: int | None = None
@@ -70,7 +71,8 @@ class Location:
         if self.interchange is not None:
             parts.append(f"ISA {self.interchange or '(none)'}")
         if self.transaction_set is not None:
-            parts.append(f"ST {self.transaction_set}")
+            index = "" if self.transaction_set_index is None else f"[{self.transaction_set_index}]"
+            parts.append(f"ST{index} {self.transaction_set}")
         if self.claim_index is not None:
             parts.append(f"claim[{self.claim_index}] CLP01 {self.claim_id!r}")
         if self.line_index is not None:
@@ -234,8 +236,11 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class TransactionSet:
+    """One ST/SE; `index` is its 0-based position in `EraFile.transaction_sets`."""
+
     interchange_control_number: str
     control_number: str
+    index: int
     version: str
     payment: Payment | None
     trace: Trace | None
@@ -282,8 +287,6 @@ class EraFile:
     def all_findings(self) -> tuple[Finding, ...]:
         """Everything the reader noticed; balancing findings come from `balance_report`."""
         nested = (
-            f
-            for i in self.interchanges
-            for f in (*i.findings, *(g for ts in i.transaction_sets for g in ts.findings))
+            f for i in self.interchanges for f in (*i.findings, *(g for ts in i.transaction_sets for g in ts.findings))
         )
         return (*self.findings, *nested)

@@ -77,6 +77,7 @@ class _Reader:
         self.transaction: TransactionDraft | None = None
         self.owner: _InterchangeDraft | None = None
         self.skipping = False
+        self.transaction_count = 0
 
     def read(self, segments: list[Segment]) -> EraFile:
         for segment in segments:
@@ -109,9 +110,7 @@ class _Reader:
             self.transaction.add(segment)
         elif not self.skipping:
             notes = self.interchange.notes if self.interchange else self.file_notes
-            notes.add(
-                FindingCode.UNEXPECTED_SEGMENT, f"{segment.id!r} is outside any transaction set."
-            )
+            notes.add(FindingCode.UNEXPECTED_SEGMENT, f"{segment.id!r} is outside any transaction set.")
 
     def _open_interchange(self, segment: Segment) -> _InterchangeDraft:
         if self.interchange is None:
@@ -124,8 +123,9 @@ class _Reader:
         interchange.group_transaction_count += 1
         if st.text(1) == "835":
             self.transaction = TransactionDraft(
-                st, interchange.control_number, interchange.group_version
+                st, interchange.control_number, interchange.group_version, self.transaction_count
             )
+            self.transaction_count += 1
             self.owner = interchange
         else:
             self.skipping = True

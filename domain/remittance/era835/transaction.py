@@ -61,11 +61,7 @@ class _PartyDraft:
 
 def read_payment(segment: Segment, notes: Notes) -> Payment:
     position = 16
-    if (
-        not segment.text(16)
-        and parse_date(segment.text(15))
-        and not any(segment.text(p) for p in (12, 13, 14))
-    ):
+    if not segment.text(16) and parse_date(segment.text(15)) and not any(segment.text(p) for p in (12, 13, 14)):
         notes.add(FindingCode.SHIFTED_ELEMENT, "BPR is one element short: its date is in BPR15.")
         position = 15
     return Payment(
@@ -97,14 +93,15 @@ def read_provider_adjustment(segment: Segment, notes: Notes) -> ProviderAdjustme
 
 
 class TransactionDraft:
-    def __init__(self, st: Segment, interchange_control_number: str, group_version: str) -> None:
+    def __init__(self, st: Segment, interchange_control_number: str, group_version: str, index: int) -> None:
         self.interchange_control_number = interchange_control_number
         self.control_number = st.text(2)
+        self.index = index
         self.version = st.text(3) or group_version
         self.segment_count = 1
         self.area = Area.HEADER
         self.findings: list[Finding] = []
-        self.notes = Notes(Location(interchange_control_number, self.control_number), self.findings)
+        self.notes = Notes(Location(interchange_control_number, self.control_number, index), self.findings)
         self.payment: Payment | None = None
         self.trace: Trace | None = None
         self.payer: _PartyDraft | None = None
@@ -140,9 +137,7 @@ class TransactionDraft:
     def _add_in_area(self, segment: Segment, notes: Notes) -> bool:
         if self.area is Area.CLAIM:
             claim = self.claims[-1]
-            where = notes.at(
-                claim_index=len(self.claims) - 1, claim_id=claim.claim.patient_control_number
-            )
+            where = notes.at(claim_index=len(self.claims) - 1, claim_id=claim.claim.patient_control_number)
             return claim.add(segment, where)
         if self.area in (Area.PAYER, Area.PAYEE) and self._add_party_detail(segment):
             return True
@@ -190,8 +185,7 @@ class TransactionDraft:
             if parse_count(declared) != self.segment_count:
                 notes.add(
                     FindingCode.SEGMENT_COUNT,
-                    f"SE01 says {declared!r} segments; the transaction set has "
-                    f"{self.segment_count}.",
+                    f"SE01 says {declared!r} segments; the transaction set has {self.segment_count}.",
                 )
             if se.text(2) != self.control_number:
                 notes.add(
@@ -203,6 +197,7 @@ class TransactionDraft:
         return TransactionSet(
             interchange_control_number=self.interchange_control_number,
             control_number=self.control_number,
+            index=self.index,
             version=self.version,
             payment=self.payment,
             trace=self.trace,

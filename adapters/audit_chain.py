@@ -43,9 +43,7 @@ HASH_SIZE = 32
 GENESIS_ROOT = bytes(HASH_SIZE)
 LEAF_TAG = b"careledger/audit-leaf/v1"
 _NULL = b"\xff" * 8  # length prefix of an SQL NULL; no real length is 2**64 - 1
-_LOCK_KEY = int.from_bytes(
-    hashlib.sha256(b"careledger:audit-chain").digest()[:8], "big", signed=True
-)
+_LOCK_KEY = int.from_bytes(hashlib.sha256(b"careledger:audit-chain").digest()[:8], "big", signed=True)
 
 # Problem kinds, event level then block level.
 MODIFIED = "modified"
@@ -199,9 +197,7 @@ class AuditChain:
             raise ValueError("block_size and page_size must be positive")
         self.pool = pool
         self._private = key if isinstance(key, Ed25519PrivateKey) else None
-        self.public_key: Ed25519PublicKey = (
-            key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-        )
+        self.public_key: Ed25519PublicKey = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
         self.fingerprint = fingerprint(self.public_key)
         self.block_size = block_size
         self.page_size = page_size
@@ -215,9 +211,7 @@ class AuditChain:
         self._count_events = sql.SQL(
             "SELECT count(*) FROM {} WHERE notification_id > %s AND notification_id <= %s"
         ).format(table)
-        self._count_tail = sql.SQL("SELECT count(*) FROM {} WHERE notification_id > %s").format(
-            table
-        )
+        self._count_tail = sql.SQL("SELECT count(*) FROM {} WHERE notification_id > %s").format(table)
         self._max_id = sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(table)
 
     # -- reading ---------------------------------------------------------------------------
@@ -241,8 +235,7 @@ class AuditChain:
         after = -1
         while True:
             rows = conn.execute(
-                f"SELECT {_BLOCK_COLUMNS} FROM audit_blocks WHERE block_no > %s "
-                "ORDER BY block_no LIMIT %s",
+                f"SELECT {_BLOCK_COLUMNS} FROM audit_blocks WHERE block_no > %s ORDER BY block_no LIMIT %s",
                 (after, page),
             ).fetchall()
             for row in rows:
@@ -253,9 +246,7 @@ class AuditChain:
 
     @staticmethod
     def _tip(conn: Connection[Any]) -> Block | None:
-        row = conn.execute(
-            f"SELECT {_BLOCK_COLUMNS} FROM audit_blocks ORDER BY block_no DESC LIMIT 1"
-        ).fetchone()
+        row = conn.execute(f"SELECT {_BLOCK_COLUMNS} FROM audit_blocks ORDER BY block_no DESC LIMIT 1").fetchone()
         return _block(row) if row else None
 
     def tip(self) -> Block | None:
@@ -265,9 +256,7 @@ class AuditChain:
 
     # -- sealing ---------------------------------------------------------------------------
 
-    def seal(
-        self, progress: Progress | None = None, stop: threading.Event | None = None
-    ) -> SealResult:
+    def seal(self, progress: Progress | None = None, stop: threading.Event | None = None) -> SealResult:
         """Seal every event up to the current max notification id, block by block."""
         if self._private is None:
             raise VerifyOnly("This audit chain has a public key only; it cannot seal.")
@@ -324,8 +313,7 @@ class AuditChain:
                 self.fingerprint,
             )
             conn.execute(
-                f"INSERT INTO audit_blocks ({_BLOCK_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                f"INSERT INTO audit_blocks ({_BLOCK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     block.block_no,
                     block.first_notification_id,
@@ -354,7 +342,8 @@ class AuditChain:
                 found = self._check_block(block, expected_no, prev_root, prev_last)
                 if not any(p.kind == CORRUPT_BLOCK for p in found):
                     found += self._check_events(conn, block, prev_last, report)
-                found.sort(key=lambda p: (p.notification_id or 0, p.kind in EVENT_KINDS))
+                # A block's own problems concern its whole range: they come first.
+                found.sort(key=lambda p: (p.kind in EVENT_KINDS, p.notification_id or 0))
                 for problem in found:
                     self._add(report, problem)
                 report.blocks_checked += 1
@@ -372,9 +361,7 @@ class AuditChain:
         if len(report.problems) < self.max_problems:
             report.problems.append(problem)
 
-    def _check_block(
-        self, block: Block, expected_no: int, prev_root: bytes, prev_last: int
-    ) -> list[Problem]:
+    def _check_block(self, block: Block, expected_no: int, prev_root: bytes, prev_last: int) -> list[Problem]:
         at, no = block.first_notification_id, block.block_no
         found: list[Problem] = []
         if no != expected_no or block.prev_root != prev_root:
@@ -407,8 +394,7 @@ class AuditChain:
                 Problem(
                     at,
                     ROOT_MISMATCH,
-                    f"block {no}'s leaf hashes do not hash to "
-                    "its sealed root (the block was edited)",
+                    f"block {no}'s leaf hashes do not hash to its sealed root (the block was edited)",
                     no,
                 )
             )
@@ -420,15 +406,11 @@ class AuditChain:
                 if block.key_fingerprint != self.fingerprint
                 else "the block was edited"
             )
-            message = (
-                f"block {no}'s signature does not verify with key {self.fingerprint} ({signer})"
-            )
+            message = f"block {no}'s signature does not verify with key {self.fingerprint} ({signer})"
             found.append(Problem(at, BAD_SIGNATURE, message, no))
         return found
 
-    def _check_events(
-        self, conn: Connection[Any], block: Block, after: int, report: VerifyReport
-    ) -> list[Problem]:
+    def _check_events(self, conn: Connection[Any], block: Block, after: int, report: VerifyReport) -> list[Problem]:
         """Merge the events now in (after, last] with the ids sealed in the block."""
         ids, no, i = block.notification_ids, block.block_no, 0
         found: list[Problem] = []
@@ -441,9 +423,7 @@ class AuditChain:
                 no,
             )
 
-        for nid, originator_id, version, topic, state in self._events(
-            conn, after, block.last_notification_id
-        ):
+        for nid, originator_id, version, topic, state in self._events(conn, after, block.last_notification_id):
             while i < len(ids) and ids[i] < nid:
                 found.append(missing(ids[i]))
                 i += 1
@@ -463,8 +443,7 @@ class AuditChain:
                     Problem(
                         nid,
                         INSERTED,
-                        f"event {nid} ({topic}) was inserted: it "
-                        f"lies inside sealed block {no} but was not sealed",
+                        f"event {nid} ({topic}) was inserted: it lies inside sealed block {no} but was not sealed",
                         no,
                     )
                 )
@@ -473,9 +452,7 @@ class AuditChain:
         return found
 
 
-def seal_periodically(
-    chain: AuditChain, stop_event: threading.Event, interval: float = 5.0
-) -> None:
+def seal_periodically(chain: AuditChain, stop_event: threading.Event, interval: float = 5.0) -> None:
     """Follow the log: seal what is new every `interval` seconds until `stop_event` is set.
 
     Meant for a daemon thread in the server. Errors (a database restart, a failover) are

@@ -10,6 +10,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from psycopg_pool import ConnectionPool
 
+from adapters.audit_chain import AuditChain
 from adapters.blind_index import BlindIndex
 from adapters.database import eventsourcing_env, migrate, resolve_database_url
 from adapters.keystore import PostgresKeyStore
@@ -114,6 +115,10 @@ class Container:
         view = self.view(StaffDirectory.name)
         assert isinstance(view, StaffDirectoryView)
         return view
+
+    @cached_property
+    def audit_chain(self) -> AuditChain:
+        return AuditChain(self.pool, self.secrets.audit_signing_key)
 
     def live_projections(self) -> LiveProjections:
         return LiveProjections(self.runners, self.database_url)

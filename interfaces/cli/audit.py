@@ -12,7 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from adapters.audit_chain import AuditChain, VerifyReport
+from adapters.audit_chain import AuditChain, VerifyReport, fingerprint
+from adapters.secrets import load_secrets
+from adapters.settings import get_settings
 from interfaces.container import Container
 
 app = typer.Typer(
@@ -56,15 +58,12 @@ def seal(block_size: int = BLOCK_SIZE) -> None:
     finally:
         container.close()
     tip = (
-        f"chain ends at block {result.last_block_no} (event {result.last_notification_id}), "
-        f"root {result.root.hex()}"
+        f"chain ends at block {result.last_block_no} (event {result.last_notification_id}), root {result.root.hex()}"
         if result.root is not None
         else "the chain is empty"
     )
     if result.events_sealed:
-        typer.echo(
-            f"Sealed {result.events_sealed} events in {result.blocks_sealed} blocks; {tip}."
-        )
+        typer.echo(f"Sealed {result.events_sealed} events in {result.blocks_sealed} blocks; {tip}.")
     else:
         typer.echo(f"Nothing new to seal; {tip}.")
 
@@ -112,3 +111,10 @@ def verify(public_key: str | None = PUBLIC_KEY) -> None:
     _print_report(report)
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+@app.command("public-key")
+def public_key_command() -> None:
+    """Print the audit public key (base64) and its fingerprint, for `verify --public-key`."""
+    key = load_secrets(get_settings()).audit_signing_key.public_key()
+    typer.echo(f"{base64.b64encode(key.public_bytes_raw()).decode()}  {fingerprint(key)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,6 +12,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI, Request, Response
 
+from adapters.audit_chain import seal_periodically
 from interfaces.container import Container
 from interfaces.http import audit, clients, health, problems, staff
 from interfaces.logging import get_logger
@@ -25,12 +27,20 @@ def create_app(container: Container, *, background: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live = container.live_projections() if background else None
+        sealer_stop = threading.Event()
         if live is not None:
             live.start()
             container.live = live
+            threading.Thread(
+                target=seal_periodically,
+                args=(container.audit_chain, sealer_stop),
+                name="audit-sealer",
+                daemon=True,
+            ).start()
         try:
             yield
         finally:
+            sealer_stop.set()
             if live is not None:
                 live.stop()
 

@@ -57,3 +57,21 @@ json_values = st.recursive(
 def test_random_bodies_never_cause_a_500(api: TestClient, token: Any, body: dict[str, Any]) -> None:
     r = api.post("/api/v1/clients", json=body, headers=token())
     assert r.status_code in {201, 400, 409, 422}, r.text
+
+
+def test_the_server_seals_the_log_as_it_runs(api: TestClient, token: Any, container: Any) -> None:
+    import time
+
+    r = api.post("/api/v1/clients", json={"first_name": "Seal", "last_name": "Me", "date_of_birth": "2000-01-01"},
+                 headers=token())
+    position = r.json()["position"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        tip = container.audit_chain.tip()
+        if tip is not None and tip.last_notification_id >= position:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"event {position} was not sealed by the server's background sealer")
+    report = container.audit_chain.verify()
+    assert report.ok, report.first_problem

@@ -16,7 +16,7 @@ from adapters.database import eventsourcing_env, migrate, resolve_database_url
 from adapters.keystore import PostgresKeyStore
 from adapters.projection_runner import LiveProjections, ProjectionRunner
 from adapters.secrets import Secrets, load_secrets
-from adapters.settings import Settings, get_settings
+from adapters.settings import Settings
 from application.audit_trail import AuditTrail
 from application.clients import ClientService
 from application.practices import PracticeService
@@ -33,7 +33,7 @@ PROJECTIONS: dict[str, tuple[type[Any], type[View]]] = {
 
 @dataclass
 class Container:
-    settings: Settings = field(default_factory=get_settings)
+    settings: Settings = field(default_factory=Settings)
     database_url: str = ""
     live: LiveProjections | None = None
 

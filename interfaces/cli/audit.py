@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from adapters.audit_chain import AuditChain, VerifyReport, fingerprint
 from adapters.secrets import load_secrets
-from adapters.settings import get_settings
+from adapters.settings import Settings
 from interfaces.container import Container
 
 app = typer.Typer(
@@ -116,5 +116,5 @@ def verify(public_key: str | None = PUBLIC_KEY) -> None:
 @app.command("public-key")
 def public_key_command() -> None:
     """Print the audit public key (base64) and its fingerprint, for `verify --public-key`."""
-    key = load_secrets(get_settings()).audit_signing_key.public_key()
+    key = load_secrets(Settings()).audit_signing_key.public_key()
     typer.echo(f"{base64.b64encode(key.public_bytes_raw()).decode()}  {fingerprint(key)}")

@@ -53,6 +53,14 @@ class AuditedRecorder(PostgresApplicationRecorder):
             )
         return ids
 
+    def select_subjects_between(self, first: int, last: int) -> Sequence[UUID]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                "SELECT DISTINCT subject_id FROM event_subjects WHERE notification_id BETWEEN %s AND %s",
+                (first, last),
+            )
+            return [row["subject_id"] for row in curs.fetchall()]
+
     def select_subject_notifications(
         self, subject_id: UUID, topics: Sequence[str] = (), limit: int = 10_000
     ) -> Sequence[Notification]:

@@ -56,10 +56,37 @@ class PostgresKeyStore:
             self._cache[subject_id] = entry
         return entry
 
-    def encrypt(self, subject_id: UUID, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes | None]:
+    def prefetch(self, subject_ids: Sequence[UUID]) -> None:
+        """Load many subjects' keys with one query (projection batches)."""
+        now = time.monotonic()
+        with self._lock:
+            missing = [
+                s for s in set(subject_ids)
+                if (e := self._cache.get(s)) is None or (e.stored and now - e.loaded_at >= self._ttl)
+            ]
+        if not missing:
+            return
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT subject_id, wrapped_key FROM phi_keys WHERE subject_id = ANY(%s)", (missing,)
+            ).fetchall()
+        loaded = {}
+        for subject_id, wrapped in rows:
+            raw = bytes(wrapped) if wrapped is not None else None
+            key = aes_key_unwrap(self._master, raw) if raw is not None else None
+            loaded[subject_id] = _Entry(key=key, wrapped=raw, stored=True, loaded_at=now)
+        with self._lock:
+            self._cache.update(loaded)
+
+    def encrypt(
+        self, subject_id: UUID, plaintext: bytes, aad: bytes, new_subject: bool = False
+    ) -> tuple[bytes, bytes | None]:
         from application.errors import SubjectErased
 
-        entry = self._entry(subject_id)
+        with self._lock:
+            cached = self._cache.get(subject_id)
+        # A subject's own first event cannot have a stored key yet: no lookup needed.
+        entry = cached if new_subject else self._entry(subject_id)
         if entry is None:
             key = AESGCM.generate_key(bit_length=256)
             entry = _Entry(key, aes_key_wrap(self._master, key), stored=False, loaded_at=0.0)

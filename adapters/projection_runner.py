@@ -12,13 +12,14 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from psycopg import sql
 
+from application.ports import EventLog
 from application.store import EventStore
 from projections.base import View
 
@@ -71,17 +72,27 @@ class ProjectionRunner:
             )
             if not notifications:
                 return 0
-            self.view.bind(curs)
-            try:
-                with conn.pipeline():
-                    for n in notifications:
-                        if n.topic in self._topics:
-                            event = self.store.mapper.to_domain_event(n)
-                            self.projection.process_event(event, Tracking(self.source, n.id))
-                    self.view._insert_tracking(curs, Tracking(self.source, notifications[-1].id))
-            finally:
-                self.view.bind(None)
+            relevant = [n for n in notifications if n.topic in self._topics]
+            if relevant:
+                self._prefetch_keys(relevant[0].id, relevant[-1].id)
+                events = [
+                    (self.store.mapper.to_domain_event(n), Tracking(self.source, n.id)) for n in relevant
+                ]
+                self.view.bind(curs)
+                try:
+                    self.view.begin_batch([e for e, _ in events])
+                    with conn.pipeline():
+                        for event, tracking in events:
+                            self.projection.process_event(event, tracking)
+                        self.view.flush()
+                finally:
+                    self.view.bind(None)
+            self.view._insert_tracking(curs, Tracking(self.source, notifications[-1].id))
             return len(notifications)
+
+    def _prefetch_keys(self, first: int, last: int) -> None:
+        log = cast(EventLog, self.store.recorder)
+        self.store.cipher.prefetch(log.select_subjects_between(first, last))
 
     def catch_up(self, progress: Progress | None = None, stop: threading.Event | None = None) -> int:
         done = 0

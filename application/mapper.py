@@ -67,7 +67,10 @@ class AuditingMapper(Mapper[UUID]):
                 raise TypeError(f"{topic} has PHI fields but no subject to key them by")
             phi = {name: state.pop(name) for name in phi_fields}
             ciphertext, new_key = self.phi_cipher.encrypt(
-                subject_id, self.transcoder.encode(phi), _aad(topic, originator_id, version)
+                subject_id,
+                self.transcoder.encode(phi),
+                _aad(topic, originator_id, version),
+                new_subject=subject_field == "originator_id" and version == 1,
             )
             state["_phi"] = {"fields": phi_fields, "ct": base64.b64encode(ciphertext).decode()}
         envelope = ctx.envelope()

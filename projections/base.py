@@ -32,6 +32,12 @@ class View(PostgresTrackingRecorder):
     def bind(self, curs: Cursor[DictRow] | None) -> None:
         self._curs = curs
 
+    def begin_batch(self, events: Sequence[Any]) -> None:
+        """Called with the batch's decoded events before they are processed (for prefetching)."""
+
+    def flush(self) -> None:
+        """Called after the batch's events, inside its transaction (for buffered writes)."""
+
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[DictRow]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(sql, params)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -63,6 +64,49 @@ def _seq(cursor: str | None) -> int:
 class ClientDirectoryView(View):
     tables = ("client_directory",)
     index: PhiIndex
+    _batch: _Batch | None = None
+
+    def begin_batch(self, events: Sequence[Any]) -> None:
+        known = [e.originator_id for e in events if not isinstance(e, Client.Registered)]
+        rows: dict[UUID, dict[str, Any]] = {}
+        if known:
+            for r in self.curs.execute(
+                "SELECT * FROM client_directory WHERE client_id = ANY(%s)", (list(set(known)),)
+            ).fetchall():
+                rows[r["client_id"]] = dict(r)
+        self._batch = _Batch(rows)
+
+    @property
+    def batch(self) -> _Batch:
+        if self._batch is None:
+            raise RuntimeError("No projection batch is open.")
+        return self._batch
+
+    def shown(self, client_id: UUID) -> dict[str, Any] | None:
+        """The decrypted display values of a client in this batch (None: none or erased)."""
+        batch = self.batch
+        if client_id not in batch.shown:
+            row = batch.rows.get(client_id)
+            blob = row["display"] if row else None
+            opened = self.index.open(client_id, bytes(blob)) if blob is not None else None
+            batch.shown[client_id] = json.loads(opened) if opened is not None else None
+        return batch.shown[client_id]
+
+    def flush(self) -> None:
+        batch = self.batch
+        params = []
+        for client_id in batch.dirty:
+            row = batch.rows[client_id]
+            shown = batch.shown.get(client_id)
+            if shown is not None and not row["erased"]:
+                practice_id = row["practice_id"]
+                row["display"] = self.index.seal(client_id, json.dumps(shown).encode())
+                row["name_tokens"] = self.index.name_tokens(practice_id, [shown["first_name"], shown["last_name"]])
+                row["dob_token"] = self.index.dob_token(practice_id, date.fromisoformat(shown["date_of_birth"]))
+            params.append(tuple(row[c] for c in COLUMNS))
+        if params:
+            self.curs.executemany(UPSERT, params)
+        self._batch = None
 
     def _display(self, client_id: UUID, blob: bytes | None) -> dict[str, str]:
         opened = self.index.open(client_id, blob) if blob is not None else None
@@ -132,6 +176,26 @@ def _matches(row: ClientRow, q: str) -> bool:
     return all(any(n.startswith(w) for n in names) for w in normalise(q))
 
 
+COLUMNS = (
+    "client_id", "practice_id", "seq", "status", "care_level", "name_tokens", "dob_token", "display",
+    "care_team", "erased", "registered_at", "updated_at",
+)
+UPSERT = (
+    f"INSERT INTO client_directory ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) "
+    "ON CONFLICT (client_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "client_id")
+)
+
+
+class _Batch:
+    """The rows a batch touches, changed in memory and written once at the end."""
+
+    def __init__(self, rows: dict[UUID, dict[str, Any]]) -> None:
+        self.rows = rows
+        self.shown: dict[UUID, dict[str, Any] | None] = {}
+        self.dirty: set[UUID] = set()
+
+
 class ClientDirectory(Projection[ClientDirectoryView]):
     name = "clients"
     topics = (
@@ -144,20 +208,13 @@ class ClientDirectory(Projection[ClientDirectoryView]):
         Client.Erased.TOPIC,
     )
 
-    def _write_phi(self, client_id: UUID, practice_id: UUID, shown: dict[str, Any]) -> None:
-        index = self.view.index
-        blob = index.seal(client_id, json.dumps(shown).encode())
-        dob = shown["date_of_birth"]
-        self.view.curs.execute(
-            "UPDATE client_directory SET name_tokens = %s, dob_token = %s, display = %s "
-            "WHERE client_id = %s",
-            (
-                index.name_tokens(practice_id, [shown["first_name"], shown["last_name"]]),
-                index.dob_token(practice_id, date.fromisoformat(dob)),
-                blob,
-                client_id,
-            ),
-        )
+    def _row(self, e: Any) -> dict[str, Any] | None:
+        batch = self.view.batch
+        row = batch.rows.get(e.originator_id)
+        if row is not None:
+            row["updated_at"] = e.timestamp
+            batch.dirty.add(e.originator_id)
+        return row
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -165,72 +222,56 @@ class ClientDirectory(Projection[ClientDirectoryView]):
 
     @process_event.register
     def _(self, e: Client.Registered, tracking: Tracking) -> None:
-        self.view.curs.execute(
-            "INSERT INTO client_directory (client_id, practice_id, seq, status, care_level, "
-            "registered_at, updated_at) VALUES (%s, %s, %s, 'active', %s, %s, %s)",
-            (e.originator_id, e.practice_id, tracking.notification_id, e.care_level, e.timestamp, e.timestamp),
-        )
-        if not getattr(e, "phi_erased", False):
-            shown = {
-                "first_name": e.first_name,
-                "last_name": e.last_name,
-                "date_of_birth": e.date_of_birth.isoformat(),
-            }
-            self._write_phi(e.originator_id, e.practice_id, shown)
+        batch = self.view.batch
+        batch.rows[e.originator_id] = {
+            "client_id": e.originator_id, "practice_id": e.practice_id, "seq": tracking.notification_id,
+            "status": "active", "care_level": e.care_level, "name_tokens": [], "dob_token": None,
+            "display": None, "care_team": [], "erased": False,
+            "registered_at": e.timestamp, "updated_at": e.timestamp,
+        }
+        batch.dirty.add(e.originator_id)
+        batch.shown[e.originator_id] = None if getattr(e, "phi_erased", False) else {
+            "first_name": e.first_name,
+            "last_name": e.last_name,
+            "date_of_birth": e.date_of_birth.isoformat(),
+        }
 
     @process_event.register
     def _(self, e: Client.DemographicsUpdated, tracking: Tracking) -> None:
         if getattr(e, "phi_erased", False) or not set(e.changes) & set(DISPLAY_FIELDS):
             return
-        rows = self.view.curs.execute(
-            "SELECT practice_id, display FROM client_directory WHERE client_id = %s",
-            (e.originator_id,),
-        ).fetchall()
-        if not rows or rows[0]["display"] is None:
+        if self._row(e) is None:
             return
-        opened = self.view.index.open(e.originator_id, bytes(rows[0]["display"]))
-        if opened is None:
+        shown = self.view.shown(e.originator_id)
+        if shown is None:
             return
-        shown = json.loads(opened)
         for name in DISPLAY_FIELDS:
             if name in e.changes:
                 value = e.changes[name]
                 shown[name] = value.isoformat() if isinstance(value, date) else value
-        self._write_phi(e.originator_id, rows[0]["practice_id"], shown)
 
     @process_event.register
     def _(self, e: Client.StatusChanged, tracking: Tracking) -> None:
-        self.view.curs.execute(
-            "UPDATE client_directory SET status = %s, updated_at = %s WHERE client_id = %s",
-            (e.status, e.timestamp, e.originator_id),
-        )
+        if (row := self._row(e)) is not None:
+            row["status"] = e.status
 
     @process_event.register
     def _(self, e: Client.CareLevelChanged, tracking: Tracking) -> None:
-        self.view.curs.execute(
-            "UPDATE client_directory SET care_level = %s, updated_at = %s WHERE client_id = %s",
-            (e.care_level, e.timestamp, e.originator_id),
-        )
+        if (row := self._row(e)) is not None:
+            row["care_level"] = e.care_level
 
     @process_event.register
     def _(self, e: Client.CareTeamMemberAssigned, tracking: Tracking) -> None:
-        self.view.curs.execute(
-            "UPDATE client_directory SET care_team = array_append(array_remove(care_team, %s), %s) "
-            "WHERE client_id = %s",
-            (e.staff_id, e.staff_id, e.originator_id),
-        )
+        if (row := self._row(e)) is not None:
+            row["care_team"] = [s for s in row["care_team"] if s != e.staff_id] + [e.staff_id]
 
     @process_event.register
     def _(self, e: Client.CareTeamMemberUnassigned, tracking: Tracking) -> None:
-        self.view.curs.execute(
-            "UPDATE client_directory SET care_team = array_remove(care_team, %s) WHERE client_id = %s",
-            (e.staff_id, e.originator_id),
-        )
+        if (row := self._row(e)) is not None:
+            row["care_team"] = [s for s in row["care_team"] if s != e.staff_id]
 
     @process_event.register
     def _(self, e: Client.Erased, tracking: Tracking) -> None:
-        self.view.curs.execute(
-            "UPDATE client_directory SET erased = true, display = NULL, name_tokens = '{}', "
-            "dob_token = NULL, updated_at = %s WHERE client_id = %s",
-            (e.timestamp, e.originator_id),
-        )
+        if (row := self._row(e)) is not None:
+            row.update(erased=True, display=None, name_tokens=[], dob_token=None)
+            self.view.batch.shown[e.originator_id] = None

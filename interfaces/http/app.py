@@ -6,11 +6,13 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.audit_chain import seal_periodically
 from interfaces.container import Container
@@ -19,6 +21,46 @@ from interfaces.logging import get_logger
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
 log = get_logger("careledger.http")
+
+
+class RequestContextMiddleware:
+    """Request id (taken from X-Request-ID when sane), echoed back, bound to logs; access log.
+
+    Pure ASGI rather than `@app.middleware("http")`, which costs a task and a stream per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+            await send(message)
+
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
 
 
 def create_app(container: Container, *, background: bool = False) -> FastAPI:
@@ -53,28 +95,7 @@ def create_app(container: Container, *, background: bool = False) -> FastAPI:
     app.state.container = container
     problems.install(app)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        incoming = request.headers.get("x-request-id", "")
-        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        request.state.request_id = request_id
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-        response.headers["X-Request-ID"] = request_id
-        log.info(
-            "request",
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 2),
-            request_id=request_id,
-        )
-        return response
-
+    app.add_middleware(RequestContextMiddleware)
     for module in (health, clients, staff, audit):
         app.include_router(module.router)
     return app

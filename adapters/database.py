@@ -29,7 +29,7 @@ def eventsourcing_env(database_url: str, settings: Settings | None = None) -> di
         "POSTGRES_POOL_SIZE": str(pool),
         "POSTGRES_MAX_OVERFLOW": str(overflow),
         "POSTGRES_CONN_MAX_AGE": "600",
-        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_PRE_PING": "n",  # a SELECT 1 per checkout; the recorder retries broken connections
         "POSTGRES_LOCK_TIMEOUT": "10",
         "CREATE_TABLE": "n",
         "APPLICATION_RECORDER_TOPIC": "adapters.event_store:AuditedRecorder",

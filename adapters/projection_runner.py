@@ -98,11 +98,11 @@ class ProjectionRunner:
         done = 0
         while stop is None or not stop.is_set():
             n = self.run_batch()
-            if n == 0:
-                break
             done += n
-            if progress is not None:
+            if n and progress is not None:
                 progress(self.position(), self.store.recorder.max_notification_id() or 0)
+            if n < self.batch_size:  # a short batch means the log's end was reached
+                break
         return done
 
     def reset(self) -> None:

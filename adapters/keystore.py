@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -31,16 +32,38 @@ class PostgresKeyStore:
     seen within that time, this process's own at once.
     """
 
-    def __init__(self, pool: ConnectionPool, master_key: bytes, ttl: float = 30.0) -> None:
+    def __init__(
+        self, pool: ConnectionPool, master_key: bytes, ttl: float = 30.0, max_entries: int = 20_000
+    ) -> None:
         self._pool = pool
         self._master = master_key
         self._ttl = ttl
-        self._cache: dict[UUID, _Entry] = {}
+        self._max = max_entries
+        self._cache: OrderedDict[UUID, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _entry(self, subject_id: UUID) -> _Entry | None:
+    def _get(self, subject_id: UUID) -> _Entry | None:
         with self._lock:
             entry = self._cache.get(subject_id)
+            if entry is not None:
+                self._cache.move_to_end(subject_id)
+            return entry
+
+    def _put_locked(self, subject_id: UUID, entry: _Entry) -> None:
+        """Least recently used keys leave memory first; unsaved new keys never do."""
+        self._cache[subject_id] = entry
+        self._cache.move_to_end(subject_id)
+        for _ in range(len(self._cache)):
+            if len(self._cache) <= self._max:
+                break
+            oldest, candidate = next(iter(self._cache.items()))
+            if candidate.stored:
+                del self._cache[oldest]
+            else:
+                self._cache.move_to_end(oldest)
+
+    def _entry(self, subject_id: UUID) -> _Entry | None:
+        entry = self._get(subject_id)
         if entry is not None and (not entry.stored or time.monotonic() - entry.loaded_at < self._ttl):
             return entry
         with self._pool.connection() as conn:
@@ -53,7 +76,7 @@ class PostgresKeyStore:
         key = aes_key_unwrap(self._master, wrapped) if wrapped is not None else None
         entry = _Entry(key=key, wrapped=wrapped, stored=True, loaded_at=time.monotonic())
         with self._lock:
-            self._cache[subject_id] = entry
+            self._put_locked(subject_id, entry)
         return entry
 
     def prefetch(self, subject_ids: Sequence[UUID]) -> None:
@@ -76,22 +99,26 @@ class PostgresKeyStore:
             key = aes_key_unwrap(self._master, raw) if raw is not None else None
             loaded[subject_id] = _Entry(key=key, wrapped=raw, stored=True, loaded_at=now)
         with self._lock:
-            self._cache.update(loaded)
+            for subject_id, entry in loaded.items():
+                self._put_locked(subject_id, entry)
 
     def encrypt(
         self, subject_id: UUID, plaintext: bytes, aad: bytes, new_subject: bool = False
     ) -> tuple[bytes, bytes | None]:
         from application.errors import SubjectErased
 
-        with self._lock:
-            cached = self._cache.get(subject_id)
+        cached = self._get(subject_id)
         # A subject's own first event cannot have a stored key yet: no lookup needed.
         entry = cached if new_subject else self._entry(subject_id)
         if entry is None:
             key = AESGCM.generate_key(bit_length=256)
             entry = _Entry(key, aes_key_wrap(self._master, key), stored=False, loaded_at=0.0)
             with self._lock:
-                entry = self._cache.setdefault(subject_id, entry)
+                existing = self._cache.get(subject_id)
+                if existing is None:
+                    self._put_locked(subject_id, entry)
+                else:
+                    entry = existing
         if entry.key is None:
             raise SubjectErased("This client's personal data has been erased; no new PHI can be stored.")
         nonce = os.urandom(NONCE)

@@ -276,11 +276,12 @@ def code_version() -> dict[str, Any]:
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-        return done.stdout.strip()
+        return done.stdout.rstrip("\n")
 
     changed = [line[3:] for line in git("status", "--porcelain").splitlines()
                if not line[3:].startswith("bench/")]
-    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_product_files": changed}
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(),
+            "uncommitted_product_files": changed}
 
 
 CODE_AT_START = code_version()

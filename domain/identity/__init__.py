@@ -1,0 +1,1 @@
+"""Identity: pure rules for staff credentials (password policy, login lockout)."""

@@ -9,6 +9,7 @@ runners (the server's live one, a CLI rebuild) can work on the same projection s
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from application.store import EventStore
 from projections.base import View
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -144,16 +146,26 @@ class LiveProjections:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        """Supervised: a failing batch is logged and retried after a pause, never silently lost.
+
+        `error` holds the last failure until a pass succeeds again, for /health to report.
+        """
         recorder = self.runners[0].store.recorder if self.runners else None
         channel = getattr(recorder, "channel_name", "careledger_events")
-        try:
-            with psycopg.connect(self.conninfo, autocommit=True) as listen:
-                listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-                while not self.stop_event.is_set():
-                    for runner in self.runners:
-                        runner.catch_up(stop=self.stop_event)
-                    for _ in listen.notifies(timeout=self.poll, stop_after=1):
-                        pass
-        except BaseException as e:  # surfaced by /health
-            self.error = e
-            raise
+        pause = self.poll
+        while not self.stop_event.is_set():
+            try:
+                with psycopg.connect(self.conninfo, autocommit=True) as listen:
+                    listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    while not self.stop_event.is_set():
+                        for runner in self.runners:
+                            runner.catch_up(stop=self.stop_event)
+                        self.error = None
+                        pause = self.poll
+                        for _ in listen.notifies(timeout=self.poll, stop_after=1):
+                            pass
+            except Exception as e:
+                self.error = e
+                log.exception("projection pass failed; retrying in %.1fs", pause)
+                self.stop_event.wait(pause)
+                pause = min(pause * 2, 30.0)

@@ -39,8 +39,15 @@ def health(k: ContainerDep) -> JSONResponse:
             s = runner.status()
             projections[s.name] = {"position": s.position, "head": s.head, "lag": s.lag}
     checks["projections"] = projections
-    live = getattr(k, "live", None)
-    if live is not None and live.error is not None:
-        checks["projection_runner"] = {"status": "down", "error": type(live.error).__name__}
-    ok = checks["database"]["status"] == "ok" and checks["redis"]["status"] != "down"
+    live = k.live
+    if live is not None:
+        failing = live.error is not None
+        checks["projection_runner"] = (
+            {"status": "failing", "error": type(live.error).__name__} if failing else {"status": "ok"}
+        )
+    ok = (
+        checks["database"]["status"] == "ok"
+        and checks["redis"]["status"] != "down"
+        and checks.get("projection_runner", {}).get("status") != "failing"
+    )
     return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)

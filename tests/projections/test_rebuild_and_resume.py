@@ -99,3 +99,30 @@ def test_killed_runner_resumes_to_the_same_tables(isolated_container: Any) -> No
     for name, table in TABLES.items():
         assert k.runner(name).status().lag == 0
         assert snapshot(k.database_url, table) == reference[name]
+
+
+def test_live_projections_survive_a_failing_pass(isolated_container: Any) -> None:
+    """A broken batch is retried after a pause; once it works again the view catches up."""
+    k = isolated_container
+    populate(k, clients=3)
+    runner = k.runner("clients")
+    original = runner.run_batch
+    failures = {"left": 2}
+
+    def flaky() -> int:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("database hiccup")
+        return original()
+
+    runner.run_batch = flaky  # type: ignore[method-assign]
+    live = type(k.live_projections())([runner], k.database_url, poll=0.05)
+    live.start()
+    try:
+        deadline = time.monotonic() + 30
+        while runner.status().lag and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runner.status().lag == 0
+        assert failures["left"] == 0 and live.error is None
+    finally:
+        live.stop()

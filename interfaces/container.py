@@ -14,6 +14,7 @@ from adapters.audit_chain import AuditChain
 from adapters.blind_index import BlindIndex
 from adapters.database import eventsourcing_env, migrate, resolve_database_url
 from adapters.keystore import PostgresKeyStore
+from adapters.mail import RecordingMailer, SmtpMailer, mailer_from_env
 from adapters.projection_runner import LiveProjections, ProjectionRunner
 from adapters.secrets import Secrets, load_secrets
 from adapters.settings import Settings
@@ -115,6 +116,11 @@ class Container:
         view = self.view(StaffDirectory.name)
         assert isinstance(view, StaffDirectoryView)
         return view
+
+    @cached_property
+    def mailer(self) -> SmtpMailer | RecordingMailer:
+        """SMTP when CARELEDGER_SMTP_HOST is set; otherwise mail is recorded (dev outbox)."""
+        return mailer_from_env(self.settings, self.pool)
 
     @cached_property
     def audit_chain(self) -> AuditChain:

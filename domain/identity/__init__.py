@@ -1,1 +1,1 @@
-"""Identity: pure rules for staff credentials (password policy, login lockout)."""
+"""Identity: pure rules for staff access (roles and permissions, password policy, login lockout)."""

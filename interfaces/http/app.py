@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.audit_chain import seal_periodically
 from interfaces.container import Container
-from interfaces.http import audit, clients, health, problems, staff
+from interfaces.http import audit, clients, dev, health, problems, staff
 from interfaces.logging import get_logger
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
@@ -96,6 +96,6 @@ def create_app(container: Container, *, background: bool = False) -> FastAPI:
     problems.install(app)
 
     app.add_middleware(RequestContextMiddleware)
-    for module in (health, clients, staff, audit):
+    for module in (health, clients, staff, audit, dev):
         app.include_router(module.router)
     return app

@@ -13,6 +13,7 @@ import pytest
 from psycopg import sql
 
 from application import audit
+from application.clients import Read
 from application.errors import Forbidden
 from domain.events import ERASED
 from domain.practices.practice import practice_id_for
@@ -91,7 +92,7 @@ def test_names_are_never_stored_in_plaintext(shredding_world: tuple[Any, Any]) -
     if physical is not None:
         assert physical == []
     with audit.acting(ADMIN):
-        chart = k.clients.chart(PID, saved.id, read=__import__("application.clients").clients.Read("test"))
+        chart = k.clients.chart(PID, saved.id, read=Read("test"))
     assert chart.demographics["first_name"] == NAME
     page = k.client_directory.search(PID, q=SURNAME[:5])
     assert [i.first_name for i in page.items] == [NAME]
@@ -104,8 +105,6 @@ def test_only_an_admin_can_erase(shredding_world: tuple[Any, Any]) -> None:
 
 
 def test_after_shredding_phi_is_erased_but_history_stays(shredding_world: tuple[Any, Any]) -> None:
-    from application.clients import Read
-
     k, saved = shredding_world
     with audit.acting(ADMIN):
         k.clients.erase(PID, saved.id, "client_request")

@@ -96,3 +96,56 @@ def hash_recovery_code(code: str) -> str:
 
 def verify_recovery_code(code_hash: str, code: str) -> bool:
     return verify_password(code_hash, _normalise_recovery_code(code))
+
+
+def totp_step(secret: str, code: str, at: datetime, valid_window: int = 1) -> int | None:
+    """The 30-second step whose code `code` is (within `valid_window` steps of `at`), else None.
+
+    Returning the step lets the caller refuse a code at or before the last one accepted (replay).
+    """
+    code = "".join(code.split())
+    if len(code) != TOTP_DIGITS or not code.isascii() or not code.isdigit():
+        return None
+    try:
+        totp = pyotp.TOTP(secret, digits=TOTP_DIGITS)
+        now_step = totp.timecode(at)
+        for step in range(now_step - valid_window, now_step + valid_window + 1):
+            if secrets.compare_digest(totp.generate_otp(step), code):
+                return step
+    except (TypeError, ValueError):
+        return None
+    return None
+
+
+_DUMMY_HASH = _HASHER.hash("careledger-dummy-password")
+
+
+class Argon2Credentials:
+    """The application's `Credentials` port over the functions above."""
+
+    def hash_password(self, password: str) -> str:
+        return hash_password(password)
+
+    def verify_password(self, password_hash: str, password: str) -> bool:
+        return verify_password(password_hash, password)
+
+    def burn(self, password: str) -> None:
+        verify_password(_DUMMY_HASH, password)
+
+    def new_totp_secret(self) -> str:
+        return new_totp_secret()
+
+    def provisioning_uri(self, secret: str, email: str) -> str:
+        return provisioning_uri(secret, email)
+
+    def totp_step(self, secret: str, code: str, at: datetime) -> int | None:
+        return totp_step(secret, code, at)
+
+    def new_recovery_codes(self) -> list[str]:
+        return recovery_codes()
+
+    def hash_recovery_code(self, code: str) -> str:
+        return hash_recovery_code(code)
+
+    def verify_recovery_code(self, code_hash: str, code: str) -> bool:
+        return verify_recovery_code(code_hash, code)

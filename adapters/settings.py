@@ -27,8 +27,19 @@ class Settings(BaseSettings):
     db_pool_size: int = 4
     db_pool_overflow: int = 12
     api_rate_limit_per_minute: int = 100
+    login_attempts_per_window: int = 5
+    login_window_seconds: int = 900
+    redis_prefix: str = "careledger"
+    public_url: str = "http://127.0.0.1:8000"
+    access_token_minutes: int = 15
+    refresh_token_days: int = 7
+    staff_idle_minutes: int = 15
     log_level: str = "INFO"
     run_projections_in_process: bool = True
+
+    @property
+    def redis_address(self) -> str:
+        return self.redis_url or "redis://127.0.0.1:6379/0"
 
     @property
     def is_dev(self) -> bool:

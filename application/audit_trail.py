@@ -36,6 +36,7 @@ class Disclosure:
     purpose: str
     fields: list[str]
     request_id: str | None
+    reason: str | None = None
 
 
 class AuditTrail:
@@ -79,6 +80,7 @@ class AuditTrail:
                     purpose=event.purpose,
                     fields=list(event.fields),
                     request_id=envelope.get("request_id"),
+                    reason=event.reason,
                 )
             )
         return result

@@ -42,3 +42,39 @@ class EventLog(Protocol):
     ) -> Sequence[Notification]: ...
 
     def select_subjects_between(self, first: int, last: int) -> Sequence[UUID]: ...
+
+
+class Credentials(Protocol):
+    """Password hashing and second factors (argon2id, TOTP, recovery codes)."""
+
+    def hash_password(self, password: str) -> str: ...
+
+    def verify_password(self, password_hash: str, password: str) -> bool: ...
+
+    def burn(self, password: str) -> None:
+        """Spend the time a verification would, so unknown accounts answer as slowly as known ones."""
+
+    def new_totp_secret(self) -> str: ...
+
+    def provisioning_uri(self, secret: str, email: str) -> str: ...
+
+    def totp_step(self, secret: str, code: str, at: datetime) -> int | None:
+        """The time step the code belongs to (within one step either side of `at`), else None."""
+
+    def new_recovery_codes(self) -> list[str]: ...
+
+    def hash_recovery_code(self, code: str) -> str: ...
+
+    def verify_recovery_code(self, code_hash: str, code: str) -> bool: ...
+
+
+class SessionActivity(Protocol):
+    """Fast per-request session state beside the event store: last activity and revocations."""
+
+    def touch(self, session_id: UUID, at: datetime, ttl_seconds: int) -> tuple[datetime | None, bool]:
+        """Records activity at `at` unless revoked; returns the previous activity time (None
+        when unknown) and whether the session is revoked."""
+
+    def revoke(self, session_id: UUID, ttl_seconds: int) -> None: ...
+
+    def is_revoked(self, session_id: UUID) -> bool: ...

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 from zoneinfo import available_timezones
 
 from application.errors import Conflict
 from application.store import EventStore, Saved
+from domain.errors import InvalidCommand
 from domain.practices.practice import Practice, practice_id_for
-from domain.staff.staff_member import StaffMember
 
 _ZONES = frozenset(available_timezones())
+SETTINGS = frozenset({"require_staff_mfa"})
 
 
 class PracticeService:
@@ -33,24 +35,18 @@ class PracticeService:
         practice: Practice = self.store.load(practice_id, Practice)
         return practice
 
-    def register_staff(
-        self,
-        practice_id: UUID,
-        full_name: str,
-        email: str,
-        role: str,
-        license_type: str | None = None,
-        staff_id: UUID | None = None,
+    def sign_baa(
+        self, practice_id: UUID, signed_by: str, signer_title: str | None, version: str, signed_on: date
     ) -> Saved:
-        self.get(practice_id)
-        return self.store.save_one(
-            StaffMember.register(practice_id, full_name, email, role, license_type, staff_id)
-        )
+        practice = self.get(practice_id)
+        practice.sign_baa(signed_by, signer_title, version, signed_on)
+        return self.store.save_one(practice)
 
-    def get_staff(self, practice_id: UUID, staff_id: UUID) -> StaffMember:
-        staff: StaffMember = self.store.load(staff_id, StaffMember)
-        if staff.practice_id != practice_id:
-            from application.errors import NotFound
-
-            raise NotFound(f"No staff member {staff_id}.")
-        return staff
+    def change_settings(self, practice_id: UUID, settings: dict[str, Any]) -> Saved:
+        unknown = set(settings) - SETTINGS
+        if unknown:
+            raise InvalidCommand(f"Unknown settings: {', '.join(sorted(unknown))}.", field="settings",
+                                 allowed=sorted(SETTINGS))
+        practice = self.get(practice_id)
+        practice.change_settings(settings)
+        return self.store.save_one(practice)

@@ -20,6 +20,14 @@ from application.ports import EventLog, PhiCipher
 from application.transcodings import DateAsISO
 
 
+def _in_callers_practice(aggregate: Any) -> bool:
+    """Practice isolation, in the one place every command and chart read loads through: an
+    aggregate of another practice than the caller's does not exist for them."""
+    ctx = audit.peek()
+    owner = getattr(aggregate, "practice_id", None)
+    return ctx is None or ctx.practice_id is None or owner is None or owner == ctx.practice_id
+
+
 @dataclass(frozen=True)
 class Saved:
     id: UUID
@@ -63,7 +71,7 @@ class EventStore(Application[UUID]):
             aggregate: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"No {cls.__name__.lower()} {aggregate_id}.") from None
-        if not isinstance(aggregate, cls):
+        if not isinstance(aggregate, cls) or not _in_callers_practice(aggregate):
             raise NotFound(f"No {cls.__name__.lower()} {aggregate_id}.")
         return aggregate
 
@@ -78,7 +86,7 @@ class EventStore(Application[UUID]):
             if event.timestamp > as_of:
                 break
             aggregate = event.mutate(aggregate)
-        return aggregate
+        return aggregate if aggregate is None or _in_callers_practice(aggregate) else None
 
     def history(self, subject_id: UUID, topics: Sequence[str] = ()) -> Iterator[tuple[int, Any]]:
         log = cast(EventLog, self.recorder)

@@ -3,32 +3,44 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
+import redis
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from psycopg_pool import ConnectionPool
 
 from adapters.audit_chain import AuditChain
 from adapters.blind_index import BlindIndex
+from adapters.clock import SystemClock
 from adapters.database import eventsourcing_env, migrate, resolve_database_url
 from adapters.keystore import PostgresKeyStore
 from adapters.mail import RecordingMailer, SmtpMailer, mailer_from_env
+from adapters.passwords import Argon2Credentials
 from adapters.projection_runner import LiveProjections, ProjectionRunner
+from adapters.rate_limit import RedisRateLimiter
 from adapters.secrets import Secrets, load_secrets
+from adapters.session_activity import RedisSessionActivity
 from adapters.settings import Settings
 from application.audit_trail import AuditTrail
 from application.clients import ClientService
+from application.identity.accounts import AccountService
+from application.identity.members import MemberService
+from application.identity.policy import IdentityPolicy
+from application.ports import Clock
 from application.practices import PracticeService
 from application.store import EventStore
+from projections.access_alerts import AccessAlerts, AccessAlertsView
 from projections.base import View
 from projections.client_directory import ClientDirectory, ClientDirectoryView
-from projections.staff_directory import StaffDirectory, StaffDirectoryView
+from projections.member_directory import MemberDirectory, MemberDirectoryView
 
 PROJECTIONS: dict[str, tuple[type[Any], type[View]]] = {
     ClientDirectory.name: (ClientDirectory, ClientDirectoryView),
-    StaffDirectory.name: (StaffDirectory, StaffDirectoryView),
+    MemberDirectory.name: (MemberDirectory, MemberDirectoryView),
+    AccessAlerts.name: (AccessAlerts, AccessAlertsView),
 }
 
 
@@ -37,6 +49,7 @@ class Container:
     settings: Settings = field(default_factory=Settings)
     database_url: str = ""
     live: LiveProjections | None = None
+    clock: Clock = field(default_factory=SystemClock)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -78,6 +91,35 @@ class Container:
         return ClientService(self.store)
 
     @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.settings.redis_address, socket_connect_timeout=2, socket_timeout=2)
+
+    @cached_property
+    def rate_limiter(self) -> RedisRateLimiter:
+        return RedisRateLimiter(self.redis, prefix=f"{self.settings.redis_prefix}:rl")
+
+    @cached_property
+    def identity_policy(self) -> IdentityPolicy:
+        s = self.settings
+        return IdentityPolicy(
+            access_ttl=timedelta(minutes=s.access_token_minutes),
+            refresh_ttl=timedelta(days=s.refresh_token_days),
+            staff_idle_timeout=timedelta(minutes=s.staff_idle_minutes),
+            public_url=s.public_url,
+        )
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        activity = RedisSessionActivity(self.redis, prefix=f"{self.settings.redis_prefix}:session")
+        return AccountService(
+            self.store, Argon2Credentials(), activity, self.clock, self.mailer, self.identity_policy
+        )
+
+    @cached_property
+    def members(self) -> MemberService:
+        return MemberService(self.store, Argon2Credentials(), self.clock, self.mailer, self.identity_policy)
+
+    @cached_property
     def audit_trail(self) -> AuditTrail:
         return AuditTrail(self.store)
 
@@ -112,9 +154,15 @@ class Container:
         return view
 
     @cached_property
-    def staff_directory(self) -> StaffDirectoryView:
-        view = self.view(StaffDirectory.name)
-        assert isinstance(view, StaffDirectoryView)
+    def member_directory(self) -> MemberDirectoryView:
+        view = self.view(MemberDirectory.name)
+        assert isinstance(view, MemberDirectoryView)
+        return view
+
+    @cached_property
+    def access_alerts(self) -> AccessAlertsView:
+        view = self.view(AccessAlerts.name)
+        assert isinstance(view, AccessAlertsView)
         return view
 
     @cached_property
@@ -136,3 +184,5 @@ class Container:
             self.store.close()
         if "pool" in self.__dict__:
             self.pool.close()
+        if "redis" in self.__dict__:
+            self.redis.close()

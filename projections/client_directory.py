@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -130,6 +130,9 @@ class ClientDirectoryView(View):
     def search(
         self,
         practice_id: UUID,
+        *,
+        only_clients: Collection[UUID] | None,
+        care_team_any: Collection[UUID] | None,
         q: str | None = None,
         dob: date | None = None,
         status: str | None = None,
@@ -137,8 +140,16 @@ class ClientDirectoryView(View):
         cursor: str | None = None,
         limit: int = 50,
     ) -> Page:
+        """`only_clients` / `care_team_any` narrow to the caller's record scope (None: whole practice);
+        they have no defaults so that no caller can forget them."""
         sql = "SELECT * FROM client_directory WHERE practice_id = %s AND seq > %s"
         params: list[Any] = [practice_id, _seq(cursor)]
+        if only_clients is not None:
+            sql += " AND client_id = ANY(%s)"
+            params.append(list(only_clients))
+        if care_team_any is not None:
+            sql += " AND care_team && %s::uuid[]"
+            params.append(list(care_team_any))
         words = normalise(q or "")
         if words:
             sql += " AND name_tokens @> %s"

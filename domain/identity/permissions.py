@@ -27,6 +27,7 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     ERASE_PHI = "erase_phi"
     VIEW_CALLS = "view_calls"
+    ASSIGN_CARE_TEAM = "assign_care_team"
 
 
 class Scope(StrEnum):
@@ -42,12 +43,12 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "owner": ALL,
     "admin": ALL,
     "supervisor": frozenset({P.VIEW_PATIENTS, P.EDIT_PATIENTS, P.VIEW_APPOINTMENTS, P.EDIT_APPOINTMENTS,
-                             P.VIEW_TEAM, P.VIEW_CALLS}),
+                             P.VIEW_TEAM, P.VIEW_CALLS, P.ASSIGN_CARE_TEAM}),
     "clinician": frozenset({P.VIEW_PATIENTS, P.EDIT_PATIENTS, P.VIEW_APPOINTMENTS, P.EDIT_APPOINTMENTS,
                             P.VIEW_TEAM, P.VIEW_CALLS}),
     "billing": frozenset({P.VIEW_PATIENTS, P.VIEW_APPOINTMENTS, P.VIEW_BILLING, P.EDIT_BILLING, P.VIEW_TEAM}),
     "front_desk": frozenset({P.VIEW_PATIENTS, P.EDIT_PATIENTS, P.VIEW_APPOINTMENTS, P.EDIT_APPOINTMENTS,
-                             P.VIEW_TEAM, P.VIEW_CALLS}),
+                             P.VIEW_TEAM, P.VIEW_CALLS, P.ASSIGN_CARE_TEAM}),
     "care_team": frozenset({P.VIEW_PATIENTS, P.VIEW_APPOINTMENTS, P.VIEW_TEAM}),
     "external_caregiver": frozenset({P.VIEW_PATIENTS, P.VIEW_APPOINTMENTS}),
     "client": frozenset({P.VIEW_PATIENTS, P.VIEW_APPOINTMENTS, P.VIEW_BILLING}),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -37,6 +38,15 @@ class Practice(Aggregate):
         TOPIC = "careledger/practice/settings-changed"
         settings: dict[str, Any]
 
+    class BaaSigned(Aggregate.Event, Audited):
+        """Seed 004: no client PHI before a business associate agreement is signed."""
+
+        TOPIC = "careledger/practice/baa-signed"
+        signed_by: str
+        signer_title: str | None
+        version: str
+        signed_on: date
+
 
     @classmethod
     def create_id(cls, slug: str, **_: Any) -> UUID:
@@ -57,6 +67,15 @@ class Practice(Aggregate):
         self.slug = slug
         self.time_zone = time_zone
         self.settings = dict(settings)
+        self.baa: dict[str, Any] | None = None
+
+    @property
+    def practice_id(self) -> UUID:
+        return self.id
+
+    @property
+    def require_staff_mfa(self) -> bool:
+        return bool(self.settings.get("require_staff_mfa", False))
 
     def change_settings(self, settings: dict[str, Any]) -> None:
         self._settings_changed(settings={**self.settings, **settings})
@@ -64,3 +83,16 @@ class Practice(Aggregate):
     @event(SettingsChanged)
     def _settings_changed(self, settings: dict[str, Any]) -> None:
         self.settings = settings
+
+    def sign_baa(self, signed_by: str, signer_title: str | None, version: str, signed_on: date) -> None:
+        if not signed_by.strip():
+            raise InvalidCommand("Name who signed the agreement.", field="signed_by")
+        if not version.strip():
+            raise InvalidCommand("Name the agreement's version.", field="version")
+        self._baa_signed(signed_by=signed_by.strip(), signer_title=signer_title, version=version.strip(),
+                         signed_on=signed_on)
+
+    @event(BaaSigned)
+    def _baa_signed(self, signed_by: str, signer_title: str | None, version: str, signed_on: date) -> None:
+        self.baa = {"signed_by": signed_by, "signer_title": signer_title, "version": version,
+                    "signed_on": signed_on}

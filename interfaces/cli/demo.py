@@ -11,25 +11,32 @@ from datetime import date, timedelta
 from uuid import UUID, uuid5
 
 from application import audit
+from domain.clients.client import Client
+from domain.identity.membership import membership_id_for
 from domain.practices.practice import practice_id_for
 from interfaces.container import Container
 
 DEMO_NS = UUID("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
 STAFF_ROLES = (
+    ("owner", "Olive Owner", None),
     ("admin", "Avery Admin", None),
-    ("clinician", "Casey Clinician", "LPC"),
     ("supervisor", "Sam Supervisor", "LCSW"),
+    ("clinician", "Casey Clinician", "LPC-Associate"),
     ("billing", "Blair Billing", None),
     ("front_desk", "Frankie Frontdesk", None),
     ("care_team", "Cameron Careteam", None),
     ("external_caregiver", "Emery Caregiver", None),
 )
-PORTAL_ROLES = ("client", "family_member")
+PORTAL_ROLES = (
+    ("client", None, 0),  # the first demo client
+    ("family_member", "Fran Family", 0),  # a relative of the same client
+)
 FIRST = ("Ana", "Ben", "Chloe", "Dmitri", "Esther", "Farid", "Grace", "Hiro", "Imani", "Jonas",
          "Keiko", "Liam", "Maya", "Noah", "Olu", "Priya", "Quinn", "Rosa", "Sven", "Tala")
 LAST = ("Smith", "Nguyen", "Okafor", "Garcia", "Kowalski", "Haddad", "Tanaka", "Johnson",
         "Silva", "Müller", "Osei", "Patel", "Rossi", "Cohen", "Ivanova")
 PAYERS = ("Aetna", "Blue Cross Blue Shield of Georgia", "Cigna", "UnitedHealthcare", "Medicaid")
+CASELOAD_EVERY = 2  # the demo clinician treats every second client; the others have no clinician yet
 
 
 @dataclass(frozen=True)
@@ -39,11 +46,13 @@ class DemoPractice:
     time_zone: str
     clients: int
     roles: tuple[tuple[str, str, str | None], ...]
+    portal: tuple[tuple[str, str | None, int], ...]
 
 
 PRACTICES = (
-    DemoPractice("demo", "Peachtree Behavioral Health", "America/New_York", 50, STAFF_ROLES),
-    DemoPractice("other", "Harbor Family Care", "America/Los_Angeles", 5, STAFF_ROLES[:2]),
+    DemoPractice("demo", "Peachtree Behavioral Health", "America/New_York", 50, STAFF_ROLES, PORTAL_ROLES),
+    DemoPractice("other", "Harbor Family Care", "America/Los_Angeles", 5,
+                 (STAFF_ROLES[1], STAFF_ROLES[3]), ()),
 )
 
 
@@ -51,7 +60,7 @@ def demo_id(slug: str, kind: str, n: object) -> UUID:
     return uuid5(DEMO_NS, f"{slug}/{kind}/{n}")
 
 
-def staff_email(role: str, slug: str) -> str:
+def demo_email(role: str, slug: str) -> str:
     return f"{role}@{slug}.careledger.test"
 
 
@@ -75,38 +84,76 @@ def _client(rng: random.Random, i: int) -> tuple[str, dict[str, object]]:
 
 
 def load_demo(k: Container, step: Callable[[str], None] | None = None) -> int:
-    """Create what is missing of the demo practices; returns how many aggregates were added."""
+    """Create what is missing of the demo practices; returns how many aggregates were added.
+
+    Every demo user signs in with `CARELEDGER_DEMO_PASSWORD` (MFA off); staff have a current
+    HIPAA training on record and the demo practice has a signed BAA.
+    """
     added = 0
+    password = k.settings.demo_password
+    trained_on = k.clock.now().date() - timedelta(days=30)
     for spec in PRACTICES:
         pid = practice_id_for(spec.slug)
         with audit.acting(audit.system("system:demo", practice_id=pid)):
             if not k.practices.exists(spec.slug):
                 k.practices.register(spec.name, spec.slug, spec.time_zone, {"demo": True})
                 added += 1
-            staff_ids = {}
+            if k.practices.get(pid).baa is None:
+                k.practices.sign_baa(pid, "Olive Owner", "Practice owner", "BAA-2026.1", trained_on)
+            staff: dict[str, UUID] = {}
             for role, name, license_type in spec.roles:
-                sid = demo_id(spec.slug, "staff", role)
-                staff_ids[role] = sid
-                if not k.store.exists(sid):
-                    k.practices.register_staff(
-                        pid, name, staff_email(role, spec.slug), role, license_type, staff_id=sid
-                    )
+                email = demo_email(role, spec.slug)
+                staff[role] = membership_id_for(pid, email)
+                if not k.store.exists(staff[role]):
+                    k.members.provision(pid, email, name, role, password, license_type=license_type,
+                                        hipaa_training_on=trained_on)
                     added += 1
                 if step:
                     step("staff")
+            if "supervisor" in staff and "clinician" in staff:
+                clinician = k.members.get(pid, staff["clinician"])
+                if clinician.supervisor_id is None:
+                    k.members.assign_supervisor(pid, staff["clinician"], staff["supervisor"])
             rng = random.Random(spec.slug)
             for i in range(spec.clients):
                 care_level, demographics = _client(rng, i)
                 cid = demo_id(spec.slug, "client", i)
                 if not k.clients.exists(cid):
                     k.clients.register(pid, care_level, demographics, client_id=cid)
-                    if "clinician" in staff_ids:
-                        k.clients.assign(pid, cid, staff_ids["clinician"], "clinician")
+                    if "clinician" in staff and i % CASELOAD_EVERY == 0:
+                        k.clients.assign(pid, cid, staff["clinician"], "clinician")
+                    if "care_team" in staff and i < 5:
+                        k.clients.assign(pid, cid, staff["care_team"], "care_coordinator")
+                    if "external_caregiver" in staff and i < 2:
+                        k.clients.assign(pid, cid, staff["external_caregiver"], "caregiver")
                     added += 1
                 if step:
                     step("client")
+            for role, portal_name, client_n in spec.portal:
+                email = demo_email(role, spec.slug)
+                if not k.store.exists(membership_id_for(pid, email)):
+                    client_id = demo_id(spec.slug, "client", client_n)
+                    full_name = portal_name or _client_name(k, pid, client_id)
+                    k.members.provision(pid, email, full_name, role, password, client_ids=[client_id])
+                    added += 1
+                if step:
+                    step("portal")
     return added
 
 
+def _client_name(k: Container, practice_id: UUID, client_id: UUID) -> str:
+    client = k.store.load(client_id, Client)
+    return f"{client.demographics.get('first_name', '')} {client.demographics.get('last_name', '')}".strip()
+
+
 def demo_steps() -> int:
-    return sum(len(p.roles) + p.clients for p in PRACTICES)
+    return sum(len(p.roles) + p.clients + len(p.portal) for p in PRACTICES)
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(practice slug, role, e-mail) of every demo user."""
+    return [
+        (p.slug, role, demo_email(role, p.slug))
+        for p in PRACTICES
+        for role in [r for r, _, _ in p.roles] + [r for r, _, _ in p.portal]
+    ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-from datetime import timedelta
 
 import typer
 from rich.console import Console
@@ -12,9 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from application import audit
+from domain.identity.membership import membership_id_for
 from domain.practices.practice import practice_id_for
 from interfaces.container import PROJECTIONS, Container
-from interfaces.http.tokens import Claims, issue
 from interfaces.logging import configure_logging
 
 app = typer.Typer(help="CareLedger: event-sourced back end for care practices.", no_args_is_help=True)
@@ -82,15 +81,48 @@ def demo() -> None:
 
 @app.command()
 def token(
+    email: str = typer.Argument("admin@demo.careledger.test", help="a member's e-mail address"),
     practice: str = typer.Option("demo", help="practice slug"),
-    role: str = typer.Option("admin"),
-    actor: str | None = typer.Option(None, help="actor id (default: <role>@<practice>.careledger.test)"),
-    hours: float = typer.Option(12.0, help="validity"),
 ) -> None:
-    """Print a bearer token for the API (development and scripts)."""
-    k = Container()
-    claims = Claims(actor or f"{role}@{practice}.careledger.test", role, practice_id_for(practice))
-    print(issue(k.secrets.token_secret, claims, timedelta(hours=hours)))
+    """Start a session for a member without their password and print its access token
+    (development and scripts; audited as the CLI user). Sign-in proper is POST /api/v1/auth/login."""
+    from interfaces.http.tokens import Claims, issue
+
+    k = container()
+    with audit.acting(cli_actor()):
+        t = k.accounts.start_session(membership_id_for(practice_id_for(practice), email))
+    claims = Claims(t.user_id, t.member_id, t.session_id, t.role, t.practice_id)
+    print(issue(k.secrets.token_secret, claims, k.identity_policy.access_ttl, t.issued_at))
+    k.close()
+
+
+@app.command()
+def invite(
+    practice: str = typer.Argument(..., help="practice slug"),
+    email: str = typer.Argument(...),
+    role: str = typer.Argument(..., help="owner, admin, clinician, ..."),
+    name: str = typer.Argument(..., help="full name"),
+) -> None:
+    """Invite someone to a practice (e.g. its first owner); the invitation goes out by mail."""
+    k = container()
+    pid = practice_id_for(practice)
+    with audit.acting(audit.system(f"cli:{getpass.getuser()}", practice_id=pid)):
+        invitation = k.members.invite(pid, email, name, role)
+    console.print(f"Invited {email} as {role} (membership {invitation.saved.id}); mail {invitation.mail_id}.")
+    k.close()
+
+
+@app.command()
+def sweep() -> None:
+    """Run the time-driven sweeps now (HIPAA training reminders and lapses)."""
+    from interfaces.sweeps import sweep_hipaa_training
+
+    k = container()
+    for runner in k.runners:
+        runner.catch_up()
+    result = sweep_hipaa_training(k)
+    console.print(f"HIPAA training: {len(result.reminded)} reminded, {len(result.lapsed)} lapsed.")
+    k.close()
 
 
 @projections_app.command("status")
@@ -183,14 +215,16 @@ def run(
     """Start everything: database (embedded unless DATABASE_URL), migrations, demo data, API."""
     demo()
     k = Container()
-    console.print("\n[bold]Demo logins[/bold] (bearer tokens, valid 12 h; `careledger token` makes more):")
-    from interfaces.cli.demo import PRACTICES, staff_email
+    from interfaces.cli.demo import demo_logins
 
-    for spec in PRACTICES:
-        for role, _, _ in spec.roles:
-            claims = Claims(staff_email(role, spec.slug), role, practice_id_for(spec.slug))
-            bearer = issue(k.secrets.token_secret, claims, timedelta(hours=12))
-            console.print(f"  {spec.slug:6} {role:18} {bearer}", soft_wrap=True)
+    console.print(f"\n[bold]Demo logins[/bold] (password {k.settings.demo_password!r}, MFA off):")
+    for slug, role, email in demo_logins():
+        console.print(f"  {slug:6} {role:19} {email}")
+    console.print(
+        f"\n  curl -s -X POST http://{host}:{port}/api/v1/auth/login -H 'content-type: application/json' "
+        f"-d '{{\"email\": \"admin@demo.careledger.test\", \"password\": \"{k.settings.demo_password}\"}}'",
+        soft_wrap=True,
+    )
     console.print(f"\nAPI on http://{host}:{port}  (docs: /docs, schema: /openapi.json, health: /health)\n")
     k.close()
     serve(host=host, port=port, projections=True)

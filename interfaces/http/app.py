@@ -11,13 +11,16 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.audit_chain import seal_periodically
 from interfaces.container import Container
-from interfaces.http import audit, clients, dev, health, problems, staff
+from interfaces.http import access_alerts, audit, auth, clients, dev, health, members, practice, problems, staff
+from interfaces.http.deps import route_policy
 from interfaces.logging import get_logger
+from interfaces.sweeps import sweep_periodically
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
 log = get_logger("careledger.http")
@@ -79,6 +82,9 @@ def create_app(container: Container, *, background: bool = False) -> FastAPI:
                 name="audit-sealer",
                 daemon=True,
             ).start()
+            threading.Thread(
+                target=sweep_periodically, args=(container, sealer_stop), name="hipaa-sweep", daemon=True
+            ).start()
         try:
             yield
         finally:
@@ -96,6 +102,12 @@ def create_app(container: Container, *, background: bool = False) -> FastAPI:
     problems.install(app)
 
     app.add_middleware(RequestContextMiddleware)
-    for module in (health, clients, staff, audit, dev):
+    for module in (health, auth, members, staff, practice, clients, audit, access_alerts, dev):
         app.include_router(module.router)
+    undeclared = [
+        f"{sorted(r.methods or ())} {r.path}" for r in app.routes
+        if isinstance(r, APIRoute) and r.path.startswith("/api/") and route_policy(r) is None
+    ]
+    if undeclared:
+        raise RuntimeError(f"Routes without an access policy (Authorize or Public): {undeclared}")
     return app

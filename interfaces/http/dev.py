@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from adapters.mail import RecordingMailer
 from application.errors import NotFound
-from interfaces.http.deps import CallerDep, ContainerDep
+from interfaces.http.deps import ContainerDep, EditSettings
 
 
 def dev_only(k: ContainerDep) -> None:
@@ -42,13 +42,12 @@ class RecordedMailOut(BaseModel):
 
 @router.get("/outbox", response_model=list[RecordedMailOut])
 def outbox(
-    caller: CallerDep,
+    caller: EditSettings,
     k: ContainerDep,
     to: Annotated[str | None, Query(max_length=320)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[RecordedMailOut]:
     """Mail recorded instead of sent (no SMTP configured): this practice's and practice-less, newest first."""
-    caller.require("admin")
     mailer = getattr(k, "mailer", None)
     if not isinstance(mailer, RecordingMailer):
         return []  # SMTP is configured: mail is sent, not recorded

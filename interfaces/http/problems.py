@@ -21,7 +21,9 @@ STATUS_BY_KIND = {
     "forbidden": 403,
     "unauthenticated": 401,
     "unavailable": 503,
+    "rate_limited": 429,
 }
+SHOWN_DETAILS = frozenset({"field", "allowed", "missing", "locked_until", "retry_after"})
 TITLES = {
     400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 415: "Unsupported media type",
@@ -31,7 +33,7 @@ log = get_logger("careledger.http")
 
 
 def problem(
-    request: Request, status: int, code: str, detail: str, **extra: Any
+    request: Request, status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     body = {
         "type": f"https://careledger.dev/problems/{code.replace('_', '-')}",
@@ -43,7 +45,9 @@ def problem(
         "request_id": getattr(request.state, "request_id", None),
         **extra,
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -51,8 +55,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         status = STATUS_BY_KIND.get(exc.kind, 422)
-        details = {k: v for k, v in exc.details.items() if k in {"field", "allowed", "missing"}}
-        return problem(request, status, exc.code, exc.message, **details)
+        details = {k: v for k, v in exc.details.items() if k in SHOWN_DETAILS}
+        headers = {"Retry-After": str(details["retry_after"])} if "retry_after" in details else None
+        return problem(request, status, exc.code, exc.message, headers=headers, **details)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -82,13 +82,6 @@ class EraseIn(Strict):
     reason_code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")
 
 
-class StaffIn(Strict):
-    full_name: str = Field(min_length=1, max_length=200)
-    email: str = Field(min_length=3, max_length=254)
-    role: str
-    license_type: str | None = Field(default=None, max_length=50)
-
-
 class Accepted(BaseModel):
     id: UUID
     version: int
@@ -135,6 +128,7 @@ class StaffOut(BaseModel):
     role: str
     license_type: str | None
     active: bool
+    supervisor_id: UUID | None
 
 
 class HistoryEntryOut(BaseModel):
@@ -156,3 +150,4 @@ class DisclosureOut(BaseModel):
     purpose: str
     fields: list[str]
     request_id: str | None
+    reason: str | None = None

@@ -61,7 +61,7 @@ class AuditingMapper(Mapper[UUID]):
         if subject_field:
             subject_id = originator_id if subject_field == "originator_id" else state[subject_field]
         new_key = None
-        phi_fields = [f for f in getattr(cls, "phi_fields", ()) if f in state]
+        phi_fields = [f for f in getattr(cls, "phi_fields", ()) if state.get(f) is not None]
         if phi_fields:
             if subject_id is None:
                 raise TypeError(f"{topic} has PHI fields but no subject to key them by")

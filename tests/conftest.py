@@ -36,6 +36,10 @@ def _test_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
     saved = dict(os.environ)
     os.environ.update(TEST_KEYS)
     os.environ["CARELEDGER_ENV"] = "test"
+    # Limits tests exercise on purpose are set per test; the suite's own traffic must not trip them.
+    os.environ["CARELEDGER_API_RATE_LIMIT_PER_MINUTE"] = "1000000"
+    os.environ["CARELEDGER_LOGIN_ATTEMPTS_PER_WINDOW"] = "1000000"
+    os.environ["CARELEDGER_REDIS_PREFIX"] = f"careledger-test-{uuid.uuid4().hex[:8]}"
     os.environ["CARELEDGER_DATA_DIR"] = str(tmp_path_factory.mktemp("var"))
     from adapters.settings import get_settings
 

@@ -28,6 +28,7 @@ from adapters.audit_chain import (
 )
 from application import audit
 from interfaces.container import Container
+from tests.support import acting_as, open_practice
 
 BLOCK = 3
 
@@ -35,7 +36,7 @@ BLOCK = 3
 def populate(container: Container, clients: int = 3) -> tuple[UUID, list[UUID]]:
     """A practice, `clients` clients, and a status change for each: several events apiece."""
     with audit.acting(audit.system("system:test")):
-        practice_id = container.practices.register("Audit Care", "audit-care", "Europe/London").id
+        practice_id = open_practice(container, "Audit Care", "audit-care", "Europe/London")
         ids = []
         for i in range(clients):
             saved = container.clients.register(
@@ -345,7 +346,7 @@ def test_a_crypto_shredded_client_still_verifies(
 ) -> None:
     practice_id, clients, _ = sealed
     admin = audit.AuditContext(actor_id="u1", actor_role="admin", practice_id=practice_id)
-    with audit.acting(admin):
+    with acting_as(admin):
         container.clients.erase(practice_id, clients[1], "client_request")
     shredded = execute(container, "SELECT wrapped_key FROM phi_keys WHERE subject_id = %s", (clients[1],))
     assert shredded == [(None,)]

@@ -11,6 +11,7 @@ from application import audit
 from application.errors import MissingActor
 from domain.clients.client import Client
 from domain.practices.practice import practice_id_for
+from tests.support import acting_as, open_practice
 
 ADMIN = audit.AuditContext(
     actor_id="u-admin", actor_role="admin", request_id="req-1", client_ip="10.1.2.3", user_agent="pytest"
@@ -37,8 +38,8 @@ def test_saving_without_an_actor_raises_and_stores_nothing(container: Any, datab
 def test_every_stored_event_carries_the_envelope(container: Any) -> None:
     pid = practice_id_for("envelope")
     with audit.acting(audit.system("cli:tester", practice_id=pid)):
-        container.practices.register("Envelope Practice", "envelope", "America/New_York")
-    with audit.acting(ADMIN.__class__(**{**ADMIN.__dict__, "practice_id": pid})):
+        open_practice(container, "Envelope Practice", "envelope", "America/New_York")
+    with acting_as(ADMIN.__class__(**{**ADMIN.__dict__, "practice_id": pid})):
         saved = container.clients.register(
             pid, "basic", {"first_name": "Eve", "last_name": "Lope", "date_of_birth": date(1980, 2, 3)}
         )

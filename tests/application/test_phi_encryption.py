@@ -17,6 +17,7 @@ from application.clients import Read
 from application.errors import Forbidden
 from domain.events import ERASED
 from domain.practices.practice import practice_id_for
+from tests.support import acting_as, open_practice
 
 NAME = "Xylophonia"
 SURNAME = "Quintessavex"
@@ -72,8 +73,8 @@ def _needles() -> list[bytes]:
 def shredding_world(isolated_container: Any) -> tuple[Any, Any]:
     k = isolated_container
     with audit.acting(audit.system("system:test", practice_id=PID)):
-        k.practices.register("Shred Practice", "shred", "America/New_York")
-    with audit.acting(ADMIN):
+        open_practice(k, "Shred Practice", "shred", "America/New_York")
+    with acting_as(ADMIN):
         saved = k.clients.register(
             PID, "basic",
             {"first_name": NAME, "last_name": SURNAME, "date_of_birth": date(1977, 7, 7),
@@ -91,22 +92,22 @@ def test_names_are_never_stored_in_plaintext(shredding_world: tuple[Any, Any]) -
     physical = _physical_hits(k.database_url, _needles())
     if physical is not None:
         assert physical == []
-    with audit.acting(ADMIN):
+    with acting_as(ADMIN):
         chart = k.clients.chart(PID, saved.id, read=Read("test"))
     assert chart.demographics["first_name"] == NAME
-    page = k.client_directory.search(PID, q=SURNAME[:5])
+    page = k.client_directory.search(PID, only_clients=None, care_team_any=None, q=SURNAME[:5])
     assert [i.first_name for i in page.items] == [NAME]
 
 
 def test_only_an_admin_can_erase(shredding_world: tuple[Any, Any]) -> None:
     k, saved = shredding_world
-    with audit.acting(audit.AuditContext("u-clin", "clinician", PID)), pytest.raises(Forbidden):
+    with acting_as(audit.AuditContext("u-clin", "clinician", PID)), pytest.raises(Forbidden):
         k.clients.erase(PID, saved.id, "client_request")
 
 
 def test_after_shredding_phi_is_erased_but_history_stays(shredding_world: tuple[Any, Any]) -> None:
     k, saved = shredding_world
-    with audit.acting(ADMIN):
+    with acting_as(ADMIN):
         k.clients.erase(PID, saved.id, "client_request")
     for runner in k.runners:
         runner.catch_up()
@@ -116,7 +117,7 @@ def test_after_shredding_phi_is_erased_but_history_stays(shredding_world: tuple[
         row = conn.execute("SELECT wrapped_key, shredded_at FROM phi_keys WHERE subject_id = %s", (saved.id,)).fetchone()
     assert row is not None and row[0] is None and row[1] is not None
 
-    with audit.acting(ADMIN):
+    with acting_as(ADMIN):
         chart = k.clients.chart(PID, saved.id, Read("test"))
     assert chart.erased
     assert chart.demographics["first_name"] == ERASED and chart.demographics["date_of_birth"] == ERASED
@@ -128,21 +129,21 @@ def test_after_shredding_phi_is_erased_but_history_stays(shredding_world: tuple[
     assert history[0].data["first_name"] == ERASED and history[1].data["reason_code"] == "moved_away"
     assert history[2].envelope["reason"] == "client_request" and history[2].envelope["actor_role"] == "admin"
 
-    [row_after] = k.client_directory.search(PID, client_id=saved.id).items
+    [row_after] = k.client_directory.search(PID, only_clients=None, care_team_any=None, client_id=saved.id).items
     assert row_after.erased and row_after.first_name == ERASED
-    assert k.client_directory.search(PID, q=SURNAME[:5]).items == []
+    assert k.client_directory.search(PID, only_clients=None, care_team_any=None, q=SURNAME[:5]).items == []
 
     assert _logical_hits(k.database_url, _needles()) == []
     physical = _physical_hits(k.database_url, _needles())
     if physical is not None:
         assert physical == []
 
-    with audit.acting(ADMIN), pytest.raises(Exception, match="erased"):
+    with acting_as(ADMIN), pytest.raises(Exception, match="erased"):
         k.clients.update_demographics(PID, saved.id, {"phone": "+1 404 555 0101"})
 
     # a rebuild after shredding still works, and still shows nothing
     k.runner("clients").rebuild()
-    [rebuilt] = k.client_directory.search(PID, client_id=saved.id).items
+    [rebuilt] = k.client_directory.search(PID, only_clients=None, care_team_any=None, client_id=saved.id).items
     assert rebuilt.erased and rebuilt.first_name == ERASED
 
 

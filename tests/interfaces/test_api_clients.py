@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.interfaces.conftest import member_id
+
 ANA = {"first_name": "Ana", "last_name": "Okafor", "date_of_birth": "1990-04-01", "email": "ana@example.test",
        "phone": "+15555550100"}
 
@@ -36,7 +38,7 @@ def test_register_then_find_and_read(api: TestClient, token: Any) -> None:
     assert found["items"][0]["first_name"] == "Rosalind"
     by_dob = api.get("/api/v1/clients", params={"dob": "1990-04-01", "id": created["id"]}, headers=admin).json()
     assert [c["id"] for c in by_dob["items"]] == [created["id"]]
-    chart = api.get(f"/api/v1/clients/{created['id']}", headers=token("clinician")).json()
+    chart = api.get(f"/api/v1/clients/{created['id']}", headers=token("front_desk")).json()
     assert chart["demographics"]["last_name"] == "Vantablack" and chart["status"] == "active"
 
 
@@ -83,7 +85,7 @@ def test_status_care_level_and_care_team(api: TestClient, token: Any) -> None:
     admin = token("admin")
     created = register(api, admin)
     cid = created["id"]
-    staff = api.post("/api/v1/staff", json={"full_name": "Dr Kim", "email": "kim@alpha.test", "role": "clinician"},
+    staff = api.post("/api/v1/members", json={"full_name": "Dr Kim", "email": "kim@alpha.test", "role": "clinician"},
                      headers=admin).json()
     assert api.post(f"/api/v1/clients/{cid}/care-team", json={"staff_id": staff["id"]}, headers=admin).status_code == 200
     assert_problem(api.post(f"/api/v1/clients/{cid}/care-team", json={"staff_id": staff["id"]}, headers=admin),
@@ -107,7 +109,7 @@ def test_reads_are_recorded_as_disclosures(api: TestClient, token: Any) -> None:
     api.get(f"/api/v1/clients/{created['id']}", params={"purpose": "payment"}, headers=token("billing", actor="bill-1"))
     disclosures = api.get(f"/api/v1/audit/clients/{created['id']}/disclosures", headers=admin).json()
     latest = disclosures[-1]
-    assert latest["actor_id"] == "bill-1" and latest["actor_role"] == "billing"
+    assert latest["actor_id"] == str(member_id("billing", actor="bill-1")) and latest["actor_role"] == "billing"
     assert latest["purpose"] == "payment" and latest["endpoint"] == "GET /api/v1/clients/{id}"
     assert latest["request_id"]
     assert_problem(api.get(f"/api/v1/clients/{created['id']}", params={"purpose": "curiosity"}, headers=admin),
@@ -118,7 +120,7 @@ def test_erase_is_admin_only_and_then_answers_erased(api: TestClient, token: Any
     admin = token("admin")
     created = register(api, admin, first_name="Shreddable")
     assert_problem(api.post(f"/api/v1/clients/{created['id']}/erase", json={"reason_code": "client_request"},
-                            headers=token("clinician")), 403, "forbidden")
+                            headers=token("clinician")), 403, "permission_denied")
     assert_problem(api.post(f"/api/v1/clients/{created['id']}/erase", json={}, headers=admin), 422, "validation_failed")
     r = api.post(f"/api/v1/clients/{created['id']}/erase", json={"reason_code": "client_request"}, headers=admin)
     assert r.status_code == 200
@@ -172,6 +174,6 @@ def test_auth_errors(api: TestClient, token: Any) -> None:
                    400, "malformed_json")
     assert_problem(api.get("/api/v1/clients/not-a-uuid", headers=token()), 422, "validation_failed")
     assert_problem(api.get("/api/v1/clients/00000000-0000-0000-0000-000000000000", headers=token()), 404, "not_found")
-    assert_problem(api.post("/api/v1/clients", json=ANA, headers=token("billing")), 403, "forbidden")
+    assert_problem(api.post("/api/v1/clients", json=ANA, headers=token("billing")), 403, "permission_denied")
     assert_problem(api.get("/api/v1/audit/clients/00000000-0000-0000-0000-000000000000/history",
-                           headers=token("clinician")), 403, "forbidden")
+                           headers=token("clinician")), 403, "permission_denied")

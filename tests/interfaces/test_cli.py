@@ -5,6 +5,7 @@ from typing import Any
 import psycopg
 from typer.testing import CliRunner
 
+from domain.practices.practice import practice_id_for
 from interfaces.cli.main import app
 
 runner = CliRunner()
@@ -24,13 +25,14 @@ def test_demo_is_idempotent_and_projections_report(isolated_database_url: str, m
     events = _count(isolated_database_url, "SELECT count(*) FROM careledger_events")
     clients = _count(isolated_database_url, "SELECT count(*) FROM client_directory")
     assert clients == 55
-    assert _count(isolated_database_url, "SELECT count(*) FROM staff_directory WHERE role = 'clinician'") == 2
+    assert _count(isolated_database_url, "SELECT count(*) FROM member_directory WHERE role = 'clinician'") == 2
+    assert _count(isolated_database_url, "SELECT count(*) FROM member_directory WHERE email LIKE '%@demo.careledger.test'") == 10
     second = runner.invoke(app, ["demo"])
     assert second.exit_code == 0 and "0 new aggregates" in second.output
     assert _count(isolated_database_url, "SELECT count(*) FROM careledger_events") == events
 
     status = runner.invoke(app, ["projections", "status"])
-    assert status.exit_code == 0 and "clients" in status.output and "staff" in status.output
+    assert status.exit_code == 0 and "clients" in status.output and "members" in status.output
 
     rebuilt = runner.invoke(app, ["projections", "rebuild", "clients"])
     assert rebuilt.exit_code == 0, rebuilt.output
@@ -41,14 +43,12 @@ def test_demo_is_idempotent_and_projections_report(isolated_database_url: str, m
     assert unknown.exit_code == 2 and "No projection 'nope'" in unknown.output
 
 
-def test_token_is_accepted_by_the_api(isolated_database_url: str, monkeypatch: Any) -> None:
     from interfaces.container import Container
     from interfaces.http.tokens import verify
 
-    monkeypatch.setenv("DATABASE_URL", isolated_database_url)
-    out = runner.invoke(app, ["token", "--practice", "demo", "--role", "front_desk"])
-    assert out.exit_code == 0
+    out = runner.invoke(app, ["token", "front_desk@demo.careledger.test"])
+    assert out.exit_code == 0, out.output
     k = Container(database_url=isolated_database_url)
-    claims = verify(k.secrets.token_secret, out.output.strip())
-    assert claims.role == "front_desk" and claims.actor_id == "front_desk@demo.careledger.test"
+    claims = verify(k.secrets.token_secret, out.output.strip(), k.clock.now())
+    assert claims.role == "front_desk" and claims.practice_id == practice_id_for("demo")
     k.close()

@@ -16,6 +16,7 @@ from adapters.settings import get_settings
 from application import audit
 from interfaces.cli.audit import app
 from interfaces.container import Container
+from tests.support import open_practice
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def run(container: Container, *args: str) -> Result:
 
 def populate(container: Container) -> tuple[UUID, UUID]:
     with audit.acting(audit.system("system:test")):
-        practice_id = container.practices.register("CLI Care", "cli-care", "Europe/London").id
+        practice_id = open_practice(container, "CLI Care", "cli-care", "Europe/London")
         client_id = container.clients.register(
             practice_id,
             "basic",
@@ -88,7 +89,7 @@ def test_verify_reports_the_unsealed_tail(container: Container) -> None:
 def test_verify_exits_1_naming_an_updated_event(container: Container) -> None:
     populate(container)
     assert run(container, "seal").exit_code == 0
-    target = event_ids(container)[1]
+    target = event_ids(container)[2]  # practice registered, BAA signed, then the client
     execute(
         container,
         "UPDATE careledger_events SET state = state || 'x'::bytea WHERE notification_id = %s",

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ from adapters.mail import RecordingMailer
 from application.mail import Attachment, OutgoingMail
 from domain.practices.practice import practice_id_for
 from interfaces.http.app import create_app
-from interfaces.http.tokens import Claims, issue
+from tests.interfaces.conftest import bearer, ensure_member, setup_practice
 
 
 @pytest.fixture
@@ -23,17 +22,18 @@ def client(isolated_container: Any) -> Iterator[TestClient]:
 
 
 def auth(k: Any, role: str) -> dict[str, str]:
-    claims = Claims(f"{role}@alpha.test", role, practice_id_for("alpha"))
-    return {"Authorization": f"Bearer {issue(k.secrets.token_secret, claims, timedelta(minutes=5))}"}
+    setup_practice(k, "alpha")
+    return bearer(k, ensure_member(k, "alpha", role, f"{role}@alpha.test"))
 
 
 def test_admin_sees_recorded_mail(client: TestClient, isolated_container: Any) -> None:
+    headers = auth(isolated_container, "admin")
     mailer = isolated_container.mailer
     mailer.send(OutgoingMail("ann@example.test", "Welcome", "Hi Ann", practice_id=practice_id_for("alpha"),
                              attachments=(Attachment("a.pdf", "application/pdf", b"%PDF-1.4"),)))
     mailer.send(OutgoingMail("bob@example.test", "Reset", "Hi Bob", practice_id=practice_id_for("beta")))
     mailer.send(OutgoingMail("cy@example.test", "Invite", "Hi Cy"))
-    r = client.get("/api/v1/dev/outbox", headers=auth(isolated_container, "admin"))
+    r = client.get("/api/v1/dev/outbox", headers=headers)
     assert r.status_code == 200, r.text
     body = r.json()
     assert [(m["to"], m["subject"], m["text"]) for m in body] == [
@@ -41,7 +41,7 @@ def test_admin_sees_recorded_mail(client: TestClient, isolated_container: Any) -
     assert body[1]["attachments"][0]["filename"] == "a.pdf" and body[1]["attachments"][0]["size"] == 8
     assert "created_at" in body[0]
     only_ann = client.get("/api/v1/dev/outbox", params={"to": "ann@example.test"},
-                          headers=auth(isolated_container, "admin")).json()
+                          headers=headers).json()
     assert [m["to"] for m in only_ann] == ["ann@example.test"]
 
 

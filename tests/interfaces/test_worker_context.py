@@ -22,7 +22,7 @@ def test_a_dramatiq_job_saves_with_the_worker_envelope(container: Any, redis_url
 
     @dramatiq.actor(broker=broker, actor_name="tests.register_staff", max_retries=0)
     def register_staff(name: str) -> None:
-        saved.append(container.practices.register_staff(pid, name, "w@x.test", "care_team"))
+        saved.append(container.members.invite(pid, "w@x.test", name, "care_team").saved)
 
     message = register_staff.send_with_options(args=("Wendy Worker",), practice_id=str(pid))
     worker = Worker(broker, worker_threads=1, worker_timeout=100)

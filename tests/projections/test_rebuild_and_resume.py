@@ -14,10 +14,11 @@ import psycopg
 
 from application import audit
 from domain.practices.practice import practice_id_for
+from tests.support import acting_as, open_practice, staff_member
 
 PID = practice_id_for("rebuild")
 ADMIN = audit.AuditContext(actor_id="u-admin", actor_role="admin", practice_id=PID)
-TABLES = {"clients": "client_directory", "staff": "staff_directory"}
+TABLES = {"clients": "client_directory", "members": "member_directory"}
 
 
 def snapshot(url: str, table: str) -> list[tuple[Any, ...]]:
@@ -33,9 +34,9 @@ def snapshot(url: str, table: str) -> list[tuple[Any, ...]]:
 
 def populate(k: Any, clients: int = 60) -> None:
     with audit.acting(audit.system("system:test", practice_id=PID)):
-        k.practices.register("Rebuild Practice", "rebuild", "America/Chicago")
-    with audit.acting(ADMIN):
-        staff = [k.practices.register_staff(PID, f"Staff {i}", f"s{i}@x.test", "clinician").id for i in range(3)]
+        open_practice(k, "Rebuild Practice", "rebuild", "America/Chicago")
+    with acting_as(ADMIN):
+        staff = [staff_member(k, PID, f"s{i}@x.test") for i in range(3)]
         for i in range(clients):
             saved = k.clients.register(
                 PID, "basic", {"first_name": f"Name{i}", "last_name": f"Family{i % 7}", "date_of_birth": date(1980, 1, 1 + i % 28)}
@@ -55,11 +56,11 @@ def test_rebuild_equals_incremental(isolated_container: Any) -> None:
     runner = k.runner("clients")
     runner.batch_size = 7  # many small batches while the history grows
     runner.catch_up()
-    with audit.acting(ADMIN):
+    with acting_as(ADMIN):
         populate_more = k.clients.register(PID, "intensive", {"first_name": "Late", "last_name": "Comer", "date_of_birth": date(2001, 2, 3)})
     runner.catch_up()
     incremental = snapshot(k.database_url, "client_directory")
-    shown = k.client_directory.search(PID, limit=200).items
+    shown = k.client_directory.search(PID, only_clients=None, care_team_any=None, limit=200).items
     assert len(incremental) == 21 and any(r for r in incremental if populate_more.id in r)
 
     runner.batch_size = 500
@@ -68,7 +69,7 @@ def test_rebuild_equals_incremental(isolated_container: Any) -> None:
     assert rebuilt_count == runner.status().head
     assert progress and progress[-1][0] == progress[-1][1]
     assert snapshot(k.database_url, "client_directory") == incremental
-    assert k.client_directory.search(PID, limit=200).items == shown
+    assert k.client_directory.search(PID, only_clients=None, care_team_any=None, limit=200).items == shown
     assert runner.status().lag == 0
 
 

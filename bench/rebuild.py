@@ -82,14 +82,17 @@ class Filler:
         return self.k.store.recorder.max_notification_id() or 0
 
     def _staff(self, n: int) -> list[Any]:
-        from domain.staff.staff_member import StaffMember
+        from datetime import UTC, datetime, timedelta
+
+        from domain.identity.membership import Membership
 
         members = []
+        expires = datetime.now(tz=UTC) + timedelta(days=7)
         for _ in range(n):
             i = len(self.staff)
             role = self.rng.choice(("clinician", "supervisor", "care_team"))
-            member = StaffMember.register(self.practice_id, f"Staff Member {i}",
-                                          f"staff{i}@bench.test", role, "LPC")
+            member = Membership.invite(self.practice_id, f"staff{i}@bench.test", f"Staff Member {i}", role,
+                                       "0" * 64, expires, license_type="LPC")
             if self.rng.random() < 0.2:
                 member.change_role("clinician" if role != "clinician" else "supervisor")
             self.staff.append(member.id)
@@ -288,6 +291,7 @@ def main() -> int:
         pid = practice_id_for(SLUG)
         with audit.acting(audit.system("system:bench", practice_id=pid)):
             k.practices.register("Bench Practice", SLUG, "America/New_York")
+            k.practices.sign_baa(pid, "Bench Owner", None, "v1", k.clock.now().date())
         filler = Filler(k, pid)
         for size in sizes:
             filler.fill_to(size)

@@ -71,8 +71,9 @@ class Bench:
         self.actor = audit.system("system:bench", practice_id=self.practice_id)
         with audit.acting(self.actor):
             k.practices.register("Bench Practice", SLUG, "America/New_York")
-            saved = k.practices.register_staff(self.practice_id, "Casey Clinician",
-                                               "casey@bench.test", "clinician", "LPC")
+            k.practices.sign_baa(self.practice_id, "Bench Owner", None, "v1", k.clock.now().date())
+            saved = k.members.invite(self.practice_id, "casey@bench.test", "Casey Clinician", "clinician",
+                                     license_type="LPC").saved
         self.staff_id: UUID = saved.id
         self.i = 0
 

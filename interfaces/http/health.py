@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -10,13 +12,10 @@ from interfaces.http.deps import ContainerDep
 router = APIRouter(tags=["health"])
 
 
-def _redis(url: str | None) -> dict[str, Any]:
-    if not url:
-        return {"status": "not_configured"}
-    import redis
-
+def _redis(client: redis.Redis) -> dict[str, Any]:
+    """Sessions and rate limits live in Redis, so the API cannot serve signed-in calls without it."""
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+        client.ping()
     except redis.RedisError as e:
         return {"status": "down", "error": type(e).__name__}
     return {"status": "ok"}
@@ -32,7 +31,7 @@ def health(k: ContainerDep) -> JSONResponse:
         checks["database"] = {"status": "ok"}
     except Exception as e:  # health reports, never raises
         checks["database"] = {"status": "down", "error": type(e).__name__}
-    checks["redis"] = _redis(k.settings.redis_url)
+    checks["redis"] = _redis(k.redis)
     projections = {}
     if checks["database"]["status"] == "ok":
         for runner in k.runners:

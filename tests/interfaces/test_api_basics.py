@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 
 def test_health_reports_database_redis_and_lag(api: TestClient, redis_url: str, container: Any) -> None:
-    container.settings.redis_url = redis_url
     body = api.get("/health").json()
     assert body["status"] == "ok"
     assert body["checks"]["database"]["status"] == "ok" and body["checks"]["redis"]["status"] == "ok"

@@ -202,20 +202,22 @@ class AccountService:
         )
 
     def start_session(self, member_id: UUID) -> SessionTokens:
-        """A session for a member without a password step (CLI `careledger token`, tests)."""
+        """A session for a member without the password step (CLI `careledger token`, tests),
+        recorded under the current actor (the CLI user), not the member."""
         at = self.clock.now()
         member: Membership = self.store.load(member_id, Membership)
         if member.user_id is None or not member.active:
             raise Conflict("The membership is not active.")
+        user: UserAccount = self.store.load(member.user_id, UserAccount)
         refresh = tokens.new_secret()
-        with as_account(member.user_id, member.practice_id):
-            session = Session(
-                user_id=member.user_id, membership_id=member.id, practice_id=member.practice_id, role=member.role,
-                refresh_hash=tokens.digest(refresh), started_at=at, expires_at=at + self.policy.refresh_ttl,
-                idle_timeout_seconds=int(self.policy.staff_idle_timeout.total_seconds()) if member.is_staff else None,
-                mfa_pending=False,
-            )
-            self.store.save(session)
+        session = Session(
+            user_id=user.id, membership_id=member.id, practice_id=member.practice_id, role=member.role,
+            refresh_hash=tokens.digest(refresh), started_at=at, expires_at=at + self.policy.refresh_ttl,
+            idle_timeout_seconds=int(self.policy.staff_idle_timeout.total_seconds()) if member.is_staff else None,
+            mfa_pending=False,
+        )
+        user.signed_in(member.practice_id, session.id, "delegated", None, at)
+        self.store.save(user, session)
         self.activity.touch(session.id, at, self._ttl())
         return self._tokens(session, refresh, at)
 

@@ -70,7 +70,7 @@ class UserAccount(Aggregate):
         TOPIC = "careledger/user/signed-in"
         practice_id: UUID
         session_id: UUID
-        second_factor: str | None  # totp | recovery_code | None
+        second_factor: str | None  # totp | recovery_code | delegated (CLI, tests) | None
         totp_step: int | None
         at: datetime
 

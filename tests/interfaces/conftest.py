@@ -17,7 +17,7 @@ from interfaces.http.tokens import Claims, issue
 PRACTICES = {"alpha": "America/New_York", "beta": "Europe/London"}
 PASSWORD = "Correct-Horse-42!"
 PORTAL = frozenset({"client", "family_member"})
-PORTAL_CLIENT = {"first_name": "Portal", "last_name": "Person", "date_of_birth": "1980-01-01"}
+PORTAL_CLIENT = {"first_name": "Portal", "last_name": "Person", "date_of_birth": date(1980, 1, 1)}
 
 
 def setup_practice(container: Any, slug: str, zone: str = "America/New_York", baa: bool = True) -> UUID:

@@ -17,6 +17,8 @@ from application import audit
 from application.errors import Forbidden, MissingActor
 from domain.identity.permissions import Permission, Scope
 
+BREAK_GLASS_ROLES = frozenset({"clinician", "supervisor", "care_team"})
+
 
 class OutsideCaseload(Forbidden):
     code = "outside_caseload"
@@ -47,7 +49,9 @@ class Grant:
 
     @property
     def may_break_glass(self) -> bool:
-        return self.scope in {Scope.CASELOAD, Scope.SUPERVISEES} and Permission.VIEW_PATIENTS in self.permissions
+        """Clinicians, supervisors and care-team members: not external caregivers, who share the
+        caseload scope but are no workforce of the practice."""
+        return self.role in BREAK_GLASS_ROLES and Permission.VIEW_PATIENTS in self.permissions
 
 
 _current: contextvars.ContextVar[Grant | None] = contextvars.ContextVar("careledger_grant", default=None)

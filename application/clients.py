@@ -191,6 +191,8 @@ class ClientService:
 
     def acknowledge_alert(self, practice_id: UUID, alert_id: UUID, note: str | None) -> Saved:
         alert: AccessAlert = self.store.load(alert_id, AccessAlert)
+        if alert.practice_id != practice_id:
+            raise NotFound(f"No access alert {alert_id}.")
         grant = access.current()
         by = grant.member_id if grant is not None else practice_id
         alert.acknowledge(by, note)

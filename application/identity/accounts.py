@@ -285,7 +285,9 @@ class AccountService:
         with as_account(session.user_id, session.practice_id):
             self._end(session, "logout")
 
-    def _end_sessions(self, user: UserAccount, keep: UUID | None, reason: str) -> None:
+    def _end_sessions(
+        self, user: UserAccount, keep: UUID | None, reason: str, membership_id: UUID | None = None
+    ) -> None:
         for sid in user.session_ids:
             if sid == keep:
                 continue
@@ -293,8 +295,16 @@ class AccountService:
                 session: Session = self.store.load(sid, Session)
             except NotFound:
                 continue
-            if session.revoked is None:
+            if session.revoked is None and membership_id in (None, session.membership_id):
                 self._end(session, reason)
+
+    def end_member_sessions(self, member_id: UUID, reason: str = "membership_ended") -> None:
+        """Ends every session of a membership (deactivation), so a later reactivation starts clean."""
+        member: Membership = self.store.load(member_id, Membership)
+        if member.user_id is None:
+            return
+        user: UserAccount = self.store.load(member.user_id, UserAccount)
+        self._end_sessions(user, None, reason, membership_id=member_id)
 
     # --- passwords ----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -104,10 +104,16 @@ def create_app(container: Container, *, background: bool = False) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     for module in (health, auth, members, staff, practice, clients, audit, access_alerts, dev):
         app.include_router(module.router)
+    check_access_policies(app)
+    return app
+
+
+def check_access_policies(app: FastAPI) -> None:
+    """Refuses an app with an `/api/` route that declares neither `Authorize(...)` nor `Public`."""
     undeclared = [
-        f"{sorted(r.methods or ())} {r.path}" for r in app.routes
-        if isinstance(r, APIRoute) and r.path.startswith("/api/") and route_policy(r) is None
+        f"{sorted(c.methods or ())} {c.path}" for c in iter_route_contexts(app.routes)
+        if isinstance(c.original_route, APIRoute) and (c.path or "").startswith("/api/")
+        and route_policy(c.original_route) is None
     ]
     if undeclared:
         raise RuntimeError(f"Routes without an access policy (Authorize or Public): {undeclared}")
-    return app

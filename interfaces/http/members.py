@@ -98,8 +98,10 @@ def link_clients(member_id: UUID, body: ClientLinksIn, caller: ManageTeam, k: Co
 
 @router.post("/{member_id}/deactivate", response_model=Accepted)
 def deactivate(member_id: UUID, body: DeactivateIn, caller: ManageTeam, k: ContainerDep) -> Accepted:
-    """Ends the membership; the member's sessions stop working at their next request."""
-    return _accepted(k.members.deactivate(caller.practice_id, member_id, body.reason_code))
+    """Ends the membership and every session of it."""
+    saved = k.members.deactivate(caller.practice_id, member_id, body.reason_code)
+    k.accounts.end_member_sessions(member_id)
+    return _accepted(saved)
 
 
 @router.post("/{member_id}/reactivate", response_model=Accepted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from domain.errors import InvalidCommand
 from interfaces.http.deps import ContainerDep, EditSettings, ViewSettings
 from interfaces.http.identity_schemas import BaaIn, PracticeOut, SettingsIn
 from interfaces.http.schemas import Accepted
@@ -27,5 +28,8 @@ def sign_baa(body: BaaIn, caller: EditSettings, k: ContainerDep) -> Accepted:
 @router.patch("/settings", response_model=Accepted)
 def change_settings(body: SettingsIn, caller: EditSettings, k: ContainerDep) -> Accepted:
     """`require_staff_mfa`: staff must enrol TOTP before they can do anything else."""
-    saved = k.practices.change_settings(caller.practice_id, body.model_dump(exclude_none=True))
+    changes = body.model_dump(exclude_none=True)
+    if not changes:  # an empty PATCH would record a SettingsChanged event that changes nothing
+        raise InvalidCommand("Name at least one setting to change.", field="settings")
+    saved = k.practices.change_settings(caller.practice_id, changes)
     return Accepted.model_validate(saved, from_attributes=True)

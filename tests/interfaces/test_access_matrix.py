@@ -1,0 +1,242 @@
+"""The access policy of every `/api/` route, generated from the route table itself.
+
+New routes are covered without touching this file (the permission matrix), or make it fail until
+they are described (practice isolation needs a real id and a valid body for each id route).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, cast
+from uuid import UUID, uuid4
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
+
+from domain.identity.permissions import ROLE_PERMISSIONS, effective_permissions
+from interfaces.http.deps import Authorize, public, route_policy
+from tests.interfaces.conftest import PORTAL, member_id
+
+PUBLIC_ROUTES = {
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/password/forgot"),
+    ("POST", "/api/v1/auth/password/reset"),
+    ("POST", "/api/v1/auth/invitations/accept"),
+}
+WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
+PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z]+)?\}")
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
+    """(method, path, route) of every `/api/` operation.
+
+    Walks included routers too: since FastAPI 0.16x `app.routes` holds one entry per included
+    router rather than the APIRoutes themselves, so `isinstance(r, APIRoute) for r in app.routes`
+    finds nothing at all.
+    """
+    found: list[tuple[str, str, APIRoute]] = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        path = context.path or ""
+        if isinstance(route, APIRoute) and path.startswith("/api/"):
+            found.extend((method, path, route) for method in sorted(context.methods or ()))
+    return found
+
+
+def fill(path: str, ids: dict[str, str] | None = None) -> str:
+    """The path with its parameters filled from `ids`, or with random UUIDs."""
+    return PATH_PARAM.sub(lambda m: (ids or {}).get(m.group(1)) or str(uuid4()), path)
+
+
+def path_params(path: str) -> list[str]:
+    return PATH_PARAM.findall(path)
+
+
+def code_of(r: Any) -> str | None:
+    if not r.headers.get("content-type", "").startswith(("application/json", "application/problem+json")):
+        return None
+    body = r.json()
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def test_every_api_route_has_a_policy_and_only_the_auth_entry_points_are_public(api: TestClient) -> None:
+    app = cast(FastAPI, api.app)
+    routes = api_routes(app)
+    assert len({(m, p) for m, p, _ in routes}) > 25
+    undeclared = [(m, p) for m, p, r in routes if route_policy(r) is None]
+    assert undeclared == []
+    public_routes = {(m, p) for m, p, r in routes if route_policy(r) is public}
+    assert public_routes == PUBLIC_ROUTES
+    # The walk sees everything the app serves: every /api/ operation of the OpenAPI schema.
+    schema = api.get("/openapi.json").json()
+    documented = {
+        (method.upper(), path) for path, item in schema["paths"].items() if path.startswith("/api/") for method in item
+    }
+    assert documented <= {(m, p) for m, p, _ in routes}
+
+
+def test_permission_matrix_for_every_route_and_role(api: TestClient, token: Any, container: Any) -> None:
+    """Each role, on each route, with random ids and an empty body: a role without the route's
+    permission gets exactly 403 `permission_denied`; a role with it never does (404, 422, ... are
+    fine: random ids exist nowhere, so nothing real changes)."""
+    app = cast(FastAPI, api.app)
+    # Portal members name the client they may see (the conftest's own default portal client is
+    # registered with a string date of birth, which the domain refuses, so pass one explicitly).
+    r = api.post("/api/v1/clients", json={"first_name": "Matrix", "last_name": "Portal", "date_of_birth": "1980-01-01"},
+                 headers=token("admin"))
+    assert r.status_code == 201, r.text
+    portal_clients = [UUID(r.json()["id"])]
+    failures: list[str] = []
+    covered: set[tuple[str, str]] = set()
+    skipped: set[tuple[str, str]] = set()
+    denials = 0
+    for method, path, route in api_routes(app):
+        policy = route_policy(route)
+        if policy is public:
+            skipped.add((method, path))
+            continue
+        if path.startswith("/api/v1/dev/") and not container.settings.is_dev:
+            skipped.add((method, path))
+            continue
+        assert isinstance(policy, Authorize), (method, path)
+        covered.add((method, path))
+        for role in ROLE_PERMISSIONS:
+            # A fresh session per call: logout, MFA enrolment etc. only touch this throwaway one,
+            # and the members are the matrix's own, so shared test members are left alone.
+            headers = token(role, "alpha", actor=f"matrix-{role}", clients=portal_clients if role in PORTAL else None)
+            body: dict[str, Any] | None = {} if method in WITH_BODY else None
+            r = api.request(method, fill(path), headers=headers, json=body)
+            code = code_of(r)
+            denied = policy.permission is not None and policy.permission not in effective_permissions(role)
+            where = f"{method} {path} as {role}: {r.status_code} {code}"
+            if denied:
+                denials += 1
+                detail = r.json().get("detail", "") if code else ""
+                if r.status_code != 403 or code != "permission_denied":
+                    failures.append(f"{where}, expected 403 permission_denied")
+                elif policy.permission is not None and policy.permission.value not in detail:
+                    failures.append(f"{where}, the detail does not name {policy.permission.value}")
+            elif r.status_code in {401, 403} or r.status_code >= 500:
+                failures.append(f"{where}, expected the role to get past the policy")
+    assert failures == []
+    assert skipped == PUBLIC_ROUTES
+    assert len(covered) > 25
+    assert ("GET", "/api/v1/dev/outbox") in covered  # dev mode in tests
+    assert denials > 100  # the matrix really denies: most routes are refused to most roles
+
+
+def test_ids_of_another_practice_answer_404_and_change_nothing(api: TestClient, token: Any, container: Any) -> None:
+    """Every route taking an id, called by another practice's admin with a real id of `alpha` and
+    a valid body: 404 `not_found`, and the alpha records are as they were."""
+    alpha = token("admin")
+    beta = token("admin", "beta")
+    yesterday = (container.clock.now().date() - timedelta(days=1)).isoformat()
+
+    r = api.post("/api/v1/clients", json={"first_name": "Iso", "last_name": "Lation", "date_of_birth": "1971-02-03"},
+                 headers=alpha)
+    assert r.status_code == 201, r.text
+    client_id = r.json()["id"]
+    r = api.post("/api/v1/members", headers=alpha, json={
+        "email": f"iso-{uuid4().hex[:8]}@alpha.test", "full_name": "Iso Member", "role": "clinician",
+        "hipaa_training_on": yesterday,
+    })
+    assert r.status_code == 201, r.text
+    staff_id = r.json()["id"]
+    r = api.post(f"/api/v1/clients/{client_id}/care-team", json={"staff_id": staff_id}, headers=alpha)
+    assert r.status_code == 200, r.text
+    # An alert: an alpha clinician breaks the glass on the client (outside their caseload).
+    r = api.get(f"/api/v1/clients/{client_id}", headers={
+        **token("clinician", actor="iso-clinician"), "X-Break-Glass-Reason": "Client collapsed in the lobby",
+    })
+    assert r.status_code == 200, r.text
+    container.runner("access_alerts").catch_up()
+    alerts = [a for a in api.get("/api/v1/access-alerts", headers=alpha).json() if a["client_id"] == client_id]
+    assert len(alerts) == 1
+    alert_id = alerts[0]["id"]
+
+    ids = {"client_id": client_id, "member_id": staff_id, "staff_id": staff_id, "alert_id": alert_id}
+    beta_staff = str(member_id("admin", "beta"))
+    bodies: dict[tuple[str, str], dict[str, Any] | None] = {
+        ("GET", "/api/v1/members/{member_id}"): None,
+        ("POST", "/api/v1/members/{member_id}/role"): {"role": "supervisor", "reason": "promotion"},
+        ("PUT", "/api/v1/members/{member_id}/permissions"): {"overrides": {"view_audit": True}},
+        ("PUT", "/api/v1/members/{member_id}/supervisor"): {"supervisor_id": beta_staff},
+        ("PUT", "/api/v1/members/{member_id}/clients"): {"client_ids": []},
+        ("POST", "/api/v1/members/{member_id}/deactivate"): {"reason_code": "left_practice"},
+        ("POST", "/api/v1/members/{member_id}/reactivate"): None,
+        ("POST", "/api/v1/members/{member_id}/invitation"): None,
+        ("POST", "/api/v1/members/{member_id}/hipaa-training"): {"completed_on": yesterday},
+        ("GET", "/api/v1/clients/{client_id}"): None,
+        ("PATCH", "/api/v1/clients/{client_id}"): {"last_name": "Hijacked"},
+        ("POST", "/api/v1/clients/{client_id}/status"): {"status": "inactive", "reason_code": "moved_away"},
+        ("POST", "/api/v1/clients/{client_id}/care-level"): {"care_level": "intensive"},
+        ("POST", "/api/v1/clients/{client_id}/care-team"): {"staff_id": beta_staff},
+        ("DELETE", "/api/v1/clients/{client_id}/care-team/{staff_id}"): None,
+        ("POST", "/api/v1/clients/{client_id}/erase"): {"reason_code": "client_request"},
+        ("GET", "/api/v1/audit/clients/{client_id}/history"): None,
+        ("GET", "/api/v1/audit/clients/{client_id}/disclosures"): None,
+        ("POST", "/api/v1/access-alerts/{alert_id}/acknowledge"): {"note": "seen"},
+    }
+
+    def snapshot() -> dict[str, Any]:
+        chart = api.get(f"/api/v1/clients/{client_id}", headers=alpha)
+        member = api.get(f"/api/v1/members/{staff_id}", headers=alpha)
+        assert chart.status_code == 200 and member.status_code == 200
+        return {
+            "chart": chart.json(), "member": member.json(),
+            "versions": [container.store.repository.get(UUID(i)).version for i in (client_id, staff_id, alert_id)],
+        }
+
+    before = snapshot()
+    id_routes = [(m, p, r) for m, p, r in api_routes(cast(FastAPI, api.app)) if path_params(p)]
+    assert len(id_routes) >= len(bodies)
+    failures: list[str] = []
+    for method, path, route in id_routes:
+        unknown = [name for name in path_params(path) if name not in ids]
+        assert not unknown, f"{method} {path}: add a real alpha id for {unknown} to this test"
+        assert (method, path) in bodies, f"{method} {path}: add a valid body (or None) to this test"
+        body = bodies[(method, path)]
+        if route.dependant.body_params:
+            assert body is not None, f"{method} {path} takes a body"
+            model: Any = route.dependant.body_params[0].field_info.annotation
+            TypeAdapter(model).validate_python(body)
+        else:
+            assert body is None, f"{method} {path} takes no body"
+        r = api.request(method, fill(path, ids), headers=beta, json=body)
+        if r.status_code != 404 or code_of(r) != "not_found":
+            failures.append(f"{method} {path}: {r.status_code} {r.text[:200]}")
+    assert failures == []
+    assert snapshot() == before
+    container.runner("access_alerts").catch_up()
+    alert = next(a for a in api.get("/api/v1/access-alerts", headers=alpha).json() if a["id"] == alert_id)
+    assert alert["acknowledged_by"] is None
+    # ... and beta's own lists do not show alpha's records either.
+    assert all(a["id"] != alert_id for a in api.get("/api/v1/access-alerts", headers=beta).json())
+    assert [c["id"] for c in api.get("/api/v1/clients", params={"id": client_id}, headers=alpha).json()["items"]] == [
+        client_id
+    ]
+    assert api.get("/api/v1/clients", params={"id": client_id}, headers=beta).json()["items"] == []
+    assert all(m["id"] != staff_id for m in api.get("/api/v1/members", headers=beta).json())
+
+
+def test_an_app_with_an_undeclared_api_route_refuses_to_start(api: TestClient) -> None:
+    from fastapi import APIRouter
+
+    from interfaces.http.app import check_access_policies
+
+    check_access_policies(api.app)  # type: ignore[arg-type]
+    forgotten = APIRouter(prefix="/api/v1/forgotten")
+
+    @forgotten.get("")
+    def leaky() -> dict[str, str]:
+        return {}
+
+    app = FastAPI()
+    app.include_router(forgotten)
+    with pytest.raises(RuntimeError, match="/api/v1/forgotten"):
+        check_access_policies(app)

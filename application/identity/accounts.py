@@ -128,24 +128,26 @@ class AccountService:
                 second_factor, step, recovery_index = self._second_factor(user, totp, at)
             practice_agg: Practice = self.store.load(member.practice_id, Practice)
             mfa_pending = member.is_staff and practice_agg.require_staff_mfa and not user.mfa_enabled
-            refresh = tokens.new_secret()
-            session = Session(
-                user_id=user.id,
-                membership_id=member.id,
-                practice_id=member.practice_id,
-                role=member.role,
-                refresh_hash=tokens.digest(refresh),
-                started_at=at,
-                expires_at=at + self.policy.refresh_ttl,
-                idle_timeout_seconds=int(self.policy.staff_idle_timeout.total_seconds()) if member.is_staff else None,
-                mfa_pending=mfa_pending,
-            )
+            session, refresh = self._new_session(user.id, member, at, mfa_pending)
             user.signed_in(member.practice_id, session.id, second_factor, step, at)
             if recovery_index is not None:
                 user.use_recovery_code(recovery_index)
             self.store.save(user, session)
         self.activity.touch(session.id, at, self._ttl())
         return self._tokens(session, refresh, at)
+
+    def _new_session(
+        self, user_id: UUID, member: Membership, at: datetime, mfa_pending: bool
+    ) -> tuple[Session, str]:
+        """A session and its first refresh secret; staff sessions get the idle timeout."""
+        refresh = tokens.new_secret()
+        idle = int(self.policy.staff_idle_timeout.total_seconds()) if member.is_staff else None
+        session = Session(
+            user_id=user_id, membership_id=member.id, practice_id=member.practice_id, role=member.role,
+            refresh_hash=tokens.digest(refresh), started_at=at, expires_at=at + self.policy.refresh_ttl,
+            idle_timeout_seconds=idle, mfa_pending=mfa_pending,
+        )
+        return session, refresh
 
     def _ttl(self) -> int:
         return int(self.policy.refresh_ttl.total_seconds())
@@ -209,13 +211,7 @@ class AccountService:
         if member.user_id is None or not member.active:
             raise Conflict("The membership is not active.")
         user: UserAccount = self.store.load(member.user_id, UserAccount)
-        refresh = tokens.new_secret()
-        session = Session(
-            user_id=user.id, membership_id=member.id, practice_id=member.practice_id, role=member.role,
-            refresh_hash=tokens.digest(refresh), started_at=at, expires_at=at + self.policy.refresh_ttl,
-            idle_timeout_seconds=int(self.policy.staff_idle_timeout.total_seconds()) if member.is_staff else None,
-            mfa_pending=False,
-        )
+        session, refresh = self._new_session(user.id, member, at, mfa_pending=False)
         user.signed_in(member.practice_id, session.id, "delegated", None, at)
         self.store.save(user, session)
         self.activity.touch(session.id, at, self._ttl())

@@ -76,7 +76,6 @@ class Session(Aggregate):
         self.idle_timeout_seconds = idle_timeout_seconds
         self.mfa_pending = mfa_pending
         self.revoked: str | None = None
-        self.last_activity = started_at
 
     def rotate(self, presented_hash: str, new_hash: str, at: datetime) -> bool:
         """Swap the presented refresh token for a new one (True), or revoke the family on reuse
@@ -97,7 +96,6 @@ class Session(Aggregate):
     def _rotated(self, refresh_hash: str, at: datetime) -> None:
         self.used_hashes = [*self.used_hashes, self.refresh_hash]
         self.refresh_hash = refresh_hash
-        self.last_activity = at
 
     def idle_since(self, last_activity: datetime, at: datetime) -> bool:
         if self.idle_timeout_seconds is None:

@@ -9,7 +9,7 @@ otherwise, and the permission-matrix test reads the same declarations.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -136,7 +136,7 @@ class Authorize:
         )
         reason = request.headers.get("x-break-glass-reason")
         if reason:
-            grant = access.Grant(**{**grant.__dict__, "break_glass_reason": reason[:500]})
+            grant = replace(grant, break_glass_reason=reason[:500])
         access.begin(grant)
         return Caller(
             actor_id=str(grant.member_id), role=grant.role, practice_id=grant.practice_id,

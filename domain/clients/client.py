@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -11,8 +11,10 @@ from eventsourcing.domain import Aggregate, event
 from domain.clients.fields import DEMOGRAPHIC_FIELDS, check_demographics
 from domain.errors import IllegalTransition, InvalidCommand, ReasonRequired
 from domain.events import Audited
+from domain.scheduling.consents import ConsentRecord
 
 STATUSES = ("active", "inactive", "discharged")
+CHANNELS = ("sms", "email", "none")
 CARE_LEVELS = ("basic", "intermediate", "intensive")
 
 
@@ -77,6 +79,38 @@ class Client(Aggregate):
         TOPIC = "careledger/client/care-team-unassigned"
         staff_id: UUID
 
+    class ConsentRecorded(ClientEvent):
+        """A signed consent on file (seed 001 Georgia rules 3, 5, 6): who signed is PHI."""
+
+        TOPIC = "careledger/client/consent-recorded"
+        phi_fields = ("signed_by", "guardian_name")
+        consent_id: UUID
+        type: str
+        signed_at: datetime
+        expires_at: datetime | None
+        signed_by: str
+        guardian_name: str | None
+
+    class ConsentWithdrawn(ClientEvent):
+        TOPIC = "careledger/client/consent-withdrawn"
+        consent_id: UUID
+        reason_code: str
+
+    class ContactPreferencesSet(ClientEvent):
+        """How reminders reach the client: preferred channel and the opt-ins for each."""
+
+        TOPIC = "careledger/client/contact-preferences-set"
+        channel: str
+        sms_opt_in: bool
+        email_opt_in: bool
+
+    class SmsOptOutChanged(ClientEvent):
+        """The client texted a carrier keyword (STOP, START, ...): honoured before anything else."""
+
+        TOPIC = "careledger/client/sms-opt-out-changed"
+        opted_out: bool
+        keyword: str
+
     class Erased(ClientEvent):
         """The client's data key was destroyed (crypto-shredding); the history stays."""
 
@@ -134,6 +168,11 @@ class Client(Aggregate):
         self.status_reason: str | None = None
         self.care_team: dict[UUID, str] = {}
         self.erased = False
+        self.consents: dict[UUID, ConsentRecord] = {}
+        self.contact_channel = "sms" if phone else ("email" if email else "none")
+        self.sms_opt_in = bool(phone)
+        self.email_opt_in = bool(email)
+        self.sms_opted_out = False
 
     def update_demographics(self, changes: dict[str, Any]) -> None:
         self._ensure_not_erased()
@@ -191,6 +230,77 @@ class Client(Aggregate):
     @event(CareTeamMemberUnassigned)
     def _unassigned(self, staff_id: UUID) -> None:
         del self.care_team[staff_id]
+
+    # --- consents and contact preferences -----------------------------------------------------
+
+    def record_consent(self, consent_id: UUID, record: ConsentRecord) -> None:
+        self._ensure_not_erased()
+        if consent_id in self.consents:
+            raise IllegalTransition("This consent is on file already.")
+        self._consent_recorded(
+            consent_id=consent_id, type=record.type, signed_at=record.signed_at, expires_at=record.expires_at,
+            signed_by=record.signed_by, guardian_name=record.guardian_name,
+        )
+
+    @event(ConsentRecorded)
+    def _consent_recorded(
+        self, consent_id: UUID, type: str, signed_at: datetime, expires_at: datetime | None, signed_by: str,
+        guardian_name: str | None,
+    ) -> None:
+        self.consents[consent_id] = ConsentRecord(type, signed_at, expires_at, signed_by, guardian_name)
+
+    def withdraw_consent(self, consent_id: UUID, reason_code: str) -> None:
+        if consent_id not in self.consents:
+            raise IllegalTransition("There is no such consent on file.")
+        if not reason_code.strip():
+            raise ReasonRequired("Withdrawing a consent needs a reason.", field="reason_code")
+        self._consent_withdrawn(consent_id=consent_id, reason_code=reason_code)
+
+    @event(ConsentWithdrawn)
+    def _consent_withdrawn(self, consent_id: UUID, reason_code: str) -> None:
+        del self.consents[consent_id]
+
+    def set_contact_preferences(self, channel: str, sms_opt_in: bool, email_opt_in: bool) -> None:
+        self._ensure_not_erased()
+        if channel not in CHANNELS:
+            raise InvalidCommand(f"Unknown channel {channel!r}.", field="channel", allowed=list(CHANNELS))
+        if channel == "sms" and not (sms_opt_in and self.demographics.get("phone")):
+            raise InvalidCommand("SMS reminders need a phone number and the client's SMS opt-in.", field="channel")
+        if channel == "email" and not (email_opt_in and self.demographics.get("email")):
+            raise InvalidCommand("Email reminders need an address and the client's opt-in.", field="channel")
+        current = (self.contact_channel, self.sms_opt_in, self.email_opt_in)
+        if current != (channel, sms_opt_in, email_opt_in):
+            self._preferences_set(channel=channel, sms_opt_in=sms_opt_in, email_opt_in=email_opt_in)
+
+    @event(ContactPreferencesSet)
+    def _preferences_set(self, channel: str, sms_opt_in: bool, email_opt_in: bool) -> None:
+        self.contact_channel = channel
+        self.sms_opt_in = sms_opt_in
+        self.email_opt_in = email_opt_in
+
+    def change_sms_opt_out(self, opted_out: bool, keyword: str) -> bool:
+        """A carrier keyword from the client's phone; False when it changes nothing."""
+        if opted_out == self.sms_opted_out:
+            return False
+        self._sms_opt_out_changed(opted_out=opted_out, keyword=keyword)
+        return True
+
+    @event(SmsOptOutChanged)
+    def _sms_opt_out_changed(self, opted_out: bool, keyword: str) -> None:
+        self.sms_opted_out = opted_out
+
+    def reminder_channel(self) -> str | None:
+        """Where a reminder goes now: the preferred channel if its opt-in holds and the address
+        exists, else the other opted-in one; None when the client cannot be reached."""
+        sms_ok = self.sms_opt_in and not self.sms_opted_out and bool(self.demographics.get("phone"))
+        email_ok = self.email_opt_in and bool(self.demographics.get("email"))
+        if self.erased or self.status == "discharged" or self.contact_channel == "none":
+            return None
+        if self.contact_channel == "sms" and sms_ok:
+            return "sms"
+        if self.contact_channel == "email" and email_ok:
+            return "email"
+        return "sms" if sms_ok else ("email" if email_ok else None)
 
     def erase(self, reason_code: str) -> None:
         self._ensure_not_erased()

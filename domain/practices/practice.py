@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidCommand
+from domain.errors import IllegalTransition, InvalidCommand
 from domain.events import Audited
+from domain.practices.scheduling_policy import SchedulingPolicy
+from domain.scheduling.appointment_types import BUILT_IN_TYPES, AppointmentType
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 PRACTICE_NAMESPACE = UUID("8f0b5e8e-4d6c-4d1e-9a55-6b1f0c3c2a10")
@@ -47,6 +50,23 @@ class Practice(Aggregate):
         version: str
         signed_on: date
 
+    class AppointmentTypeSaved(Aggregate.Event, Audited):
+        """A practice-defined appointment type, or a practice's own settings for a built-in one."""
+
+        TOPIC = "careledger/practice/appointment-type-saved"
+        code: str
+        name: str
+        duration_minutes: int
+        buffer_before_minutes: int
+        buffer_after_minutes: int
+        min_notice_hours: int
+        booking_window_days: int
+        modality: str
+        price: Decimal
+
+    class AppointmentTypeRetired(Aggregate.Event, Audited):
+        TOPIC = "careledger/practice/appointment-type-retired"
+        code: str
 
     @classmethod
     def create_id(cls, slug: str, **_: Any) -> UUID:
@@ -68,6 +88,8 @@ class Practice(Aggregate):
         self.time_zone = time_zone
         self.settings = dict(settings)
         self.baa: dict[str, Any] | None = None
+        self.own_types: dict[str, AppointmentType] = {}
+        self.retired_types: set[str] = set()
 
     @property
     def practice_id(self) -> UUID:
@@ -76,6 +98,50 @@ class Practice(Aggregate):
     @property
     def require_staff_mfa(self) -> bool:
         return bool(self.settings.get("require_staff_mfa", False))
+
+    @property
+    def scheduling(self) -> SchedulingPolicy:
+        return SchedulingPolicy.from_settings(self.settings)
+
+    @property
+    def appointment_types(self) -> dict[str, AppointmentType]:
+        """Seed 001's built-in types with the practice's own settings and types, minus retired ones."""
+        types = {**BUILT_IN_TYPES, **self.own_types}
+        return {code: t for code, t in types.items() if code not in self.retired_types}
+
+    def appointment_type(self, code: str) -> AppointmentType:
+        try:
+            return self.appointment_types[code]
+        except KeyError:
+            raise InvalidCommand(
+                f"Unknown appointment type {code!r}.", field="appointment_type",
+                allowed=sorted(self.appointment_types),
+            ) from None
+
+    def save_appointment_type(self, kind: AppointmentType) -> None:
+        if self.appointment_types.get(kind.code) != kind:
+            self._type_saved(**{f: getattr(kind, f) for f in AppointmentType.__dataclass_fields__})
+
+    @event(AppointmentTypeSaved)
+    def _type_saved(
+        self, code: str, name: str, duration_minutes: int, buffer_before_minutes: int, buffer_after_minutes: int,
+        min_notice_hours: int, booking_window_days: int, modality: str, price: Decimal,
+    ) -> None:
+        kind = AppointmentType(
+            code, name, duration_minutes, buffer_before_minutes, buffer_after_minutes, min_notice_hours,
+            booking_window_days, modality, price,
+        )
+        self.own_types[kind.code] = kind
+        self.retired_types.discard(kind.code)
+
+    def retire_appointment_type(self, code: str) -> None:
+        if code not in self.appointment_types:
+            raise IllegalTransition(f"There is no appointment type {code!r} to retire.")
+        self._type_retired(code=code)
+
+    @event(AppointmentTypeRetired)
+    def _type_retired(self, code: str) -> None:
+        self.retired_types.add(code)
 
     def change_settings(self, settings: dict[str, Any]) -> None:
         self._settings_changed(settings={**self.settings, **settings})

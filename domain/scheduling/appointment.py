@@ -55,6 +55,7 @@ class Appointment(Aggregate):
         ends_at: datetime
         series_id: UUID | None
         rescheduled_from: UUID | None
+        booked_at: datetime
 
     class Confirmed(AppointmentEvent):
         TOPIC = "careledger/appointment/confirmed"
@@ -78,6 +79,12 @@ class Appointment(Aggregate):
         late: bool
         at: datetime
 
+    class AttendanceUnrecorded(AppointmentEvent):
+        """Seed 001 data-quality rule 1: still open 24 hours after the start. For the front desk."""
+
+        TOPIC = "careledger/appointment/attendance-unrecorded"
+        at: datetime
+
     class Rescheduled(AppointmentEvent):
         TOPIC = "careledger/appointment/rescheduled"
         replacement_id: UUID
@@ -99,6 +106,8 @@ class Appointment(Aggregate):
         series_id: UUID | None = None,
         rescheduled_from: UUID | None = None,
         appointment_id: UUID | None = None,
+        *,
+        booked_at: datetime,
     ) -> Appointment:
         """Checks the booking's own fields; free time, consents and notice are checked by the
         caller with ClinicianSchedule, `free_slots` and `check_booking_consents`."""
@@ -123,6 +132,7 @@ class Appointment(Aggregate):
             "ends_at": end,
             "series_id": series_id,
             "rescheduled_from": rescheduled_from,
+            "booked_at": as_utc(booked_at, "booked_at"),
         }
         if appointment_id is not None:
             return cls._create(cls.Booked, id=appointment_id, **fields)
@@ -140,6 +150,7 @@ class Appointment(Aggregate):
         ends_at: datetime,
         series_id: UUID | None,
         rescheduled_from: UUID | None,
+        booked_at: datetime,
     ) -> None:
         self.practice_id = practice_id
         self.client_id = client_id
@@ -150,10 +161,12 @@ class Appointment(Aggregate):
         self.ends_at = ends_at
         self.series_id = series_id
         self.rescheduled_from = rescheduled_from
+        self.booked_at = booked_at
         self.status = "scheduled"
         self.replacement_id: UUID | None = None
         self.cancelled_by: str | None = None
         self.late = False
+        self.unrecorded_flagged = False
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -241,6 +254,21 @@ class Appointment(Aggregate):
         self.replacement_id = replacement_id
         self.cancelled_by = by
         self.late = late
+
+    UNRECORDED_AFTER = timedelta(hours=24)
+
+    def flag_unrecorded(self, now: datetime) -> bool:
+        """Raise the data-quality alert once, when the visit is still open 24 hours after it began;
+        False when there is nothing to flag."""
+        at = as_utc(now, "now")
+        if self.unrecorded_flagged or self.closed or at < self.starts_at + self.UNRECORDED_AFTER:
+            return False
+        self._attendance_unrecorded(client_id=self.client_id, at=at)
+        return True
+
+    @event(AttendanceUnrecorded)
+    def _attendance_unrecorded(self, client_id: UUID, at: datetime) -> None:
+        self.unrecorded_flagged = True
 
     @property
     def closed(self) -> bool:

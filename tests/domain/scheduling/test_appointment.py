@@ -21,6 +21,7 @@ def booked(**overrides: object) -> Appointment:
     values: dict[str, object] = {
         "practice_id": PRACTICE, "client_id": CLIENT, "clinician_id": CLINICIAN,
         "appointment_type": "therapy_session", "modality": "in_person", "starts_at": START, "ends_at": END,
+        "booked_at": START - timedelta(days=7),
     }
     values.update(overrides)
     return given(Appointment.book(**values))  # type: ignore[arg-type]
@@ -31,7 +32,7 @@ def test_booking_records_the_visit_in_utc() -> None:
     appt = Appointment.book(
         PRACTICE, CLIENT, CLINICIAN, "therapy_session", "telehealth",
         datetime(2026, 3, 10, 10, tzinfo=eastern), datetime(2026, 3, 10, 10, 53, tzinfo=eastern),
-        series_id=(series := uuid4()),
+        series_id=(series := uuid4()), booked_at=START - timedelta(days=7),
     )
     [event] = appt.collect_events()
     assert isinstance(event, Appointment.Booked)
@@ -180,7 +181,7 @@ def test_rescheduling_links_the_replacement() -> None:
     old = booked()
     new = Appointment.book(
         PRACTICE, CLIENT, CLINICIAN, "therapy_session", "in_person",
-        START + timedelta(days=7), END + timedelta(days=7), rescheduled_from=old.id,
+        START + timedelta(days=7), END + timedelta(days=7), rescheduled_from=old.id, booked_at=START,
     )
     old.reschedule(new.id, "client", "schedule_conflict", now=START - timedelta(hours=2), late_window=H24)
     [event] = old.collect_events()
@@ -210,11 +211,11 @@ def test_checked_in_cannot_be_rescheduled_but_can_be_cancelled() -> None:
 
 
 def test_every_event_belongs_to_the_client_s_history_and_carries_no_phi() -> None:
-    appt = Appointment.book(PRACTICE, CLIENT, CLINICIAN, "follow_up", "in_person", START, END)
+    appt = Appointment.book(PRACTICE, CLIENT, CLINICIAN, "follow_up", "in_person", START, END, booked_at=START - timedelta(days=7))
     appt.confirm()
     appt.check_in(now=START)
     appt.complete(now=END)
-    other = Appointment.book(PRACTICE, CLIENT, CLINICIAN, "follow_up", "in_person", START, END)
+    other = Appointment.book(PRACTICE, CLIENT, CLINICIAN, "follow_up", "in_person", START, END, booked_at=START - timedelta(days=7))
     other.cancel("client", "illness", now=START, late_window=H24)
     for e in [*appt.collect_events(), *other.collect_events()]:
         assert isinstance(e, Audited)
@@ -226,12 +227,12 @@ def test_every_event_has_its_own_stable_topic() -> None:
     classes = [v for v in vars(Appointment).values() if isinstance(v, type) and issubclass(v, Appointment.Event)]
     topics = [c.TOPIC for c in classes if c is not Appointment.Event]  # type: ignore[attr-defined]
     assert Appointment.TOPIC == "careledger/appointment"
-    assert len(topics) == len(set(topics)) == 8
+    assert len(topics) == len(set(topics)) == 9
     assert all(t.startswith("careledger/appointment/") for t in topics)
 
 
 def test_stored_events_rebuild_the_same_appointment() -> None:
-    appt = Appointment.book(PRACTICE, CLIENT, CLINICIAN, "follow_up", "telehealth", START, END)
+    appt = Appointment.book(PRACTICE, CLIENT, CLINICIAN, "follow_up", "telehealth", START, END, booked_at=START - timedelta(days=7))
     replacement = uuid4()
     appt.confirm()
     appt.reschedule(replacement, "practice", "clinician_unavailable", now=START - H24, late_window=H24)
@@ -240,3 +241,20 @@ def test_stored_events_rebuild_the_same_appointment() -> None:
     assert (copy.id, copy.status, copy.replacement_id, copy.starts_at, copy.late) == (
         appt.id, "rescheduled", replacement, START, False,
     )
+
+
+def test_an_open_visit_is_flagged_once_a_day_after_it_began() -> None:
+    appt = booked()
+    assert appt.flag_unrecorded(START + timedelta(hours=23, minutes=59)) is False
+    assert appt.flag_unrecorded(START + H24) is True
+    assert appt.flag_unrecorded(START + 2 * H24) is False
+    [event] = appt.collect_events()
+    assert isinstance(event, Appointment.AttendanceUnrecorded) and event.client_id == CLIENT
+
+
+def test_a_closed_visit_is_never_flagged() -> None:
+    appt = booked()
+    appt.complete(START + timedelta(hours=1))
+    appt.collect_events()
+    assert appt.flag_unrecorded(START + 3 * H24) is False
+    assert appt.collect_events() == []

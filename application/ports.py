@@ -78,3 +78,15 @@ class SessionActivity(Protocol):
     def revoke(self, session_id: UUID, ttl_seconds: int) -> None: ...
 
     def is_revoked(self, session_id: UUID) -> bool: ...
+
+
+class SmsGateway(Protocol):
+    """Text messages through a provider (Twilio). Bodies and numbers are PHI: never log them."""
+
+    def send(self, to: str, body: str, sender: str | None = None) -> str:
+        """Sends one message; returns the provider's message id (Twilio's MessageSid)."""
+
+    def find_sent(self, to: str, body: str, since: datetime) -> str | None:
+        """The id of a message with exactly this body sent to `to` at or after `since`, if the
+        provider has one: how a restarted worker learns whether a send it cannot remember
+        finishing did reach the provider."""

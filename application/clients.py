@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from application import access, audit
 from application.errors import Conflict, Forbidden, NotFound
@@ -17,6 +17,7 @@ from domain.errors import InvalidCommand
 from domain.identity.membership import Membership
 from domain.identity.permissions import Permission, Scope
 from domain.practices.practice import Practice
+from domain.scheduling.consents import ConsentRecord
 
 
 class BaaRequired(Conflict):
@@ -111,6 +112,33 @@ class ClientService:
         client = self._load_in_scope(practice_id, client_id)
         client.unassign(staff_id)
         return self.store.save_one(client)
+
+    def record_consent(self, practice_id: UUID, client_id: UUID, record: ConsentRecord) -> Saved:
+        client = self._load_in_scope(practice_id, client_id)
+        saved_id = uuid4()
+        client.record_consent(saved_id, record)
+        saved = self.store.save_one(client)
+        return Saved(saved_id, saved.version, saved.position)
+
+    def withdraw_consent(self, practice_id: UUID, client_id: UUID, consent_id: UUID, reason_code: str) -> Saved:
+        client = self._load_in_scope(practice_id, client_id)
+        client.withdraw_consent(consent_id, reason_code)
+        with audit.because(reason_code):
+            return self.store.save_one(client)
+
+    def consents(self, practice_id: UUID, client_id: UUID, read: Read) -> dict[UUID, ConsentRecord]:
+        """The consents on file, recorded as a PHI read (they name who signed)."""
+        client = self._load_in_scope(practice_id, client_id)
+        self.record_reads(practice_id, [client_id], read)
+        return dict(client.consents)
+
+    def set_contact_preferences(
+        self, practice_id: UUID, client_id: UUID, channel: str, sms_opt_in: bool, email_opt_in: bool
+    ) -> Client:
+        client = self._load_in_scope(practice_id, client_id)
+        client.set_contact_preferences(channel, sms_opt_in, email_opt_in)
+        self.store.save(client)
+        return client
 
     def erase(self, practice_id: UUID, client_id: UUID, reason_code: str) -> Saved:
         """Crypto-shred: record why, then destroy the client's data key in the same transaction."""

@@ -9,9 +9,12 @@ from application.errors import Conflict
 from application.store import EventStore, Saved
 from domain.errors import InvalidCommand
 from domain.practices.practice import Practice, practice_id_for
+from domain.practices.scheduling_policy import SETTINGS as SCHEDULING_SETTINGS
+from domain.practices.scheduling_policy import check_settings
+from domain.scheduling.appointment_types import AppointmentType
 
 _ZONES = frozenset(available_timezones())
-SETTINGS = frozenset({"require_staff_mfa"})
+SETTINGS = frozenset({"require_staff_mfa", *SCHEDULING_SETTINGS})
 
 
 class PracticeService:
@@ -47,6 +50,17 @@ class PracticeService:
         if unknown:
             raise InvalidCommand(f"Unknown settings: {', '.join(sorted(unknown))}.", field="settings",
                                  allowed=sorted(SETTINGS))
+        check_settings(settings)
         practice = self.get(practice_id)
         practice.change_settings(settings)
+        return self.store.save_one(practice)
+
+    def save_appointment_type(self, practice_id: UUID, kind: AppointmentType) -> Saved:
+        practice = self.get(practice_id)
+        practice.save_appointment_type(kind)
+        return self.store.save_one(practice)
+
+    def retire_appointment_type(self, practice_id: UUID, code: str) -> Saved:
+        practice = self.get(practice_id)
+        practice.retire_appointment_type(code)
         return self.store.save_one(practice)

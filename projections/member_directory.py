@@ -60,6 +60,15 @@ class MemberDirectoryView(View):
         )
         return [r["member_id"] for r in rows]
 
+    def clinician_ids(self, practice_id: UUID) -> builtins.list[UUID]:
+        """Active members who see clients in sessions (clinicians and supervisors)."""
+        rows = self.query(
+            "SELECT member_id FROM member_directory WHERE practice_id = %s AND status <> 'deactivated' "
+            "AND role IN ('clinician', 'supervisor') ORDER BY full_name, member_id",
+            (practice_id,),
+        )
+        return [r["member_id"] for r in rows]
+
     def staff_ids(self) -> builtins.list[UUID]:
         rows = self.query(
             "SELECT member_id FROM member_directory WHERE status = 'active' AND role = ANY(%s) ORDER BY member_id",

@@ -48,15 +48,14 @@ class SchedulingPolicy:
 def check_settings(values: Mapping[str, Any]) -> None:
     """Refuse scheduling settings of the wrong shape (InvalidCommand naming the field)."""
     offsets = values.get("reminder_offsets_hours")
-    if offsets is not None:
-        if (
-            not isinstance(offsets, list | tuple) or len(offsets) > 5
-            or not all(isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_OFFSET_HOURS for h in offsets)
-        ):
-            raise InvalidCommand(
-                f"reminder_offsets_hours is a list of up to 5 whole hours from 1 to {MAX_OFFSET_HOURS}.",
-                field="reminder_offsets_hours",
-            )
+    if offsets is not None and (
+        not isinstance(offsets, list | tuple) or len(offsets) > 5
+        or not all(isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_OFFSET_HOURS for h in offsets)
+    ):
+        raise InvalidCommand(
+            f"reminder_offsets_hours is a list of up to 5 whole hours from 1 to {MAX_OFFSET_HOURS}.",
+            field="reminder_offsets_hours",
+        )
     late = values.get("late_cancel_hours")
     if late is not None and (isinstance(late, bool) or not isinstance(late, int) or not 0 <= late <= 7 * 24):
         raise InvalidCommand("late_cancel_hours is a whole number from 0 to 168.", field="late_cancel_hours")

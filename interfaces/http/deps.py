@@ -190,6 +190,8 @@ ViewAudit = Annotated[Caller, Depends(Authorize(P.VIEW_AUDIT))]
 ViewTeam = Annotated[Caller, Depends(Authorize(P.VIEW_TEAM))]
 ManageTeam = Annotated[Caller, Depends(Authorize(P.MANAGE_TEAM))]
 ManageTeamSuspendedOk = Annotated[Caller, Depends(Authorize(P.MANAGE_TEAM, suspended_ok=True))]
+ViewAppointments = Annotated[Caller, Depends(Authorize(P.VIEW_APPOINTMENTS))]
+EditAppointments = Annotated[Caller, Depends(Authorize(P.EDIT_APPOINTMENTS))]
 ViewSettings = Annotated[Caller, Depends(Authorize(P.VIEW_SETTINGS))]
 EditSettings = Annotated[Caller, Depends(Authorize(P.EDIT_SETTINGS))]
 

@@ -23,7 +23,7 @@ STATUS_BY_KIND = {
     "unavailable": 503,
     "rate_limited": 429,
 }
-SHOWN_DETAILS = frozenset({"field", "allowed", "missing", "locked_until", "retry_after"})
+SHOWN_DETAILS = frozenset({"field", "allowed", "missing", "locked_until", "retry_after", "conflicts"})
 TITLES = {
     400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 415: "Unsupported media type",

@@ -9,6 +9,8 @@ hours both succeed, while two bookings of the same hour end in one success and o
 
 from __future__ import annotations
 
+import random
+import time as clock_time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -36,7 +38,7 @@ from domain.scheduling.series import AppointmentSeries
 from domain.scheduling.working_time import LocalInterval, UtcInterval, as_utc, zone
 
 CLINICAL_ROLES = frozenset({"clinician", "supervisor"})
-ATTEMPTS = 5
+ATTEMPTS = 12
 T = TypeVar("T")
 
 
@@ -462,11 +464,11 @@ def _check_bookable(
 def _retrying(attempt: Callable[[], T]) -> T:
     """Run `attempt` again after an optimistic-concurrency conflict (another writer saved one of
     the same aggregates first); it reloads, so a real collision then shows as a domain error."""
-    for _ in range(ATTEMPTS - 1):
+    for n in range(ATTEMPTS - 1):
         try:
             return attempt()
         except IntegrityError:
-            continue
+            clock_time.sleep(random.uniform(0, 0.002 * (n + 1)))  # noqa: S311 - jitter, not a secret
     try:
         return attempt()
     except IntegrityError:

@@ -9,7 +9,7 @@ class SystemClock:
 
 
 class FrozenClock:
-    """A clock tests move by hand."""
+    """A clock moved by hand: tests, and the demo loader replaying a practice's history."""
 
     def __init__(self, start: datetime) -> None:
         self._now = start
@@ -19,3 +19,6 @@ class FrozenClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+    def set(self, at: datetime) -> None:
+        self._now = at

@@ -1,10 +1,13 @@
-"""Time-driven work the server (and the worker) runs on a timer: the HIPAA training sweep."""
+"""Time-driven work the server (and the worker) runs on a timer: the HIPAA training sweep and the
+data-quality flag on visits left open."""
 
 from __future__ import annotations
 
 import threading
 
+from application import audit
 from application.identity.members import SweepResult
+from domain.scheduling.appointment import Appointment
 from interfaces.container import Container
 from interfaces.logging import get_logger
 
@@ -19,6 +22,20 @@ def sweep_hipaa_training(k: Container) -> SweepResult:
     return result
 
 
+def flag_unrecorded_visits(k: Container) -> int:
+    """Seed 001 data-quality rule 1: a visit still open 24 hours after it began raises an alert
+    event for the front desk (shown on the today board). Returns how many were flagged."""
+    k.runner("appointments").catch_up()
+    flagged = 0
+    for row in k.appointment_book.left_open(k.clock.now() - Appointment.UNRECORDED_AFTER):
+        with audit.acting(audit.system("system:sweep", practice_id=row.practice_id)):
+            flagged += k.scheduling.flag_unrecorded(row.practice_id, row.appointment_id)
+    if flagged:
+        log.info("unrecorded_visits_flagged", count=flagged)
+        k.runner("appointments").catch_up()
+    return flagged
+
+
 def sweep_periodically(k: Container, stop: threading.Event, interval: float = 3600.0) -> None:
     """Hourly; reminders and lapses are issued once per training cycle, so repeats are harmless."""
     while not stop.is_set():
@@ -26,4 +43,8 @@ def sweep_periodically(k: Container, stop: threading.Event, interval: float = 36
             sweep_hipaa_training(k)
         except Exception:
             log.exception("hipaa_sweep_failed")
+        try:
+            flag_unrecorded_visits(k)
+        except Exception:
+            log.exception("unrecorded_sweep_failed")
         stop.wait(interval)

@@ -14,6 +14,7 @@ from application import audit
 from domain.clients.client import Client
 from domain.identity.membership import membership_id_for
 from domain.practices.practice import practice_id_for
+from interfaces.cli.demo_history import DAYS_AHEAD, WEEKS_BACK, history_loaded, load_history
 from interfaces.container import Container
 
 DEMO_NS = UUID("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
@@ -47,10 +48,12 @@ class DemoPractice:
     clients: int
     roles: tuple[tuple[str, str, str | None], ...]
     portal: tuple[tuple[str, str | None, int], ...]
+    history: bool = False
 
 
 PRACTICES = (
-    DemoPractice("demo", "Peachtree Behavioral Health", "America/New_York", 50, STAFF_ROLES, PORTAL_ROLES),
+    DemoPractice("demo", "Peachtree Behavioral Health", "America/New_York", 50, STAFF_ROLES, PORTAL_ROLES,
+                 history=True),
     DemoPractice("other", "Harbor Family Care", "America/Los_Angeles", 5,
                  (STAFF_ROLES[1], STAFF_ROLES[3]), ()),
 )
@@ -129,6 +132,16 @@ def load_demo(k: Container, step: Callable[[str], None] | None = None) -> int:
                     added += 1
                 if step:
                     step("client")
+            if spec.history and {"clinician", "supervisor"} <= set(staff):
+                caseloads = {
+                    staff["clinician"]: [demo_id(spec.slug, "client", i) for i in range(0, spec.clients, 2)],
+                    staff["supervisor"]: [demo_id(spec.slug, "client", i) for i in range(1, spec.clients, 2)],
+                }
+                if not history_loaded(k, list(caseloads)):
+                    for client_id in caseloads[staff["supervisor"]]:
+                        if staff["supervisor"] not in k.store.load(client_id, Client).care_team:
+                            k.clients.assign(pid, client_id, staff["supervisor"], "clinician")
+                    added += load_history(k, pid, caseloads, step)
             for role, portal_name, client_n in spec.portal:
                 email = demo_email(role, spec.slug)
                 if not k.store.exists(membership_id_for(pid, email)):
@@ -147,7 +160,9 @@ def _client_name(k: Container, practice_id: UUID, client_id: UUID) -> str:
 
 
 def demo_steps() -> int:
-    return sum(len(p.roles) + p.clients + len(p.portal) for p in PRACTICES)
+    """Progress-bar total; the history's share is its expected number of appointments."""
+    history = 2 * 5 * ((WEEKS_BACK + 1) * 5 + DAYS_AHEAD * 5 // 7)
+    return sum(len(p.roles) + p.clients + len(p.portal) + (history if p.history else 0) for p in PRACTICES)
 
 
 def demo_logins() -> list[tuple[str, str, str]]:

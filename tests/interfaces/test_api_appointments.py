@@ -168,3 +168,33 @@ def test_bad_input_is_a_clear_problem_and_changes_nothing(api: TestClient, token
     beta_client = client(api, token, practice="beta")
     r = book(api, desk, beta_client, doc, at(day, 10))
     assert r.status_code == 404
+
+
+def test_a_visit_left_open_a_day_is_flagged_once_for_the_front_desk(
+    api: TestClient, token: Any, container: Any
+) -> None:
+    from uuid import UUID
+
+    from adapters.clock import FrozenClock
+    from application import audit
+    from application.scheduling.booking import Booking, SchedulingService
+    from interfaces.sweeps import flag_unrecorded_visits
+    from tests.interfaces.conftest import practice
+
+    doc, person = clinician(api, token), client(api, token)
+    start = at(monday_in(-1), 10)
+    then = FrozenClock(start - timedelta(days=3))
+    with audit.acting(audit.system("system:test", practice_id=practice("alpha"))):
+        saved = SchedulingService(container.store, then).book(
+            practice("alpha"), Booking(UUID(person), UUID(doc), "therapy_session", start))
+    flag_unrecorded_visits(container)
+    assert flag_unrecorded_visits(container) == 0  # once only
+    board = api.get("/api/v1/front-desk/today", headers=token("front_desk")).json()
+    assert str(saved.id) in {e["id"] for e in board["unrecorded"]}
+    r = api.get(f"/api/v1/appointments/{saved.id}", headers=token("front_desk"))
+    assert r.json()["attendance_unrecorded"] is True and r.json()["status"] == "scheduled"
+    # recording the attendance clears it from the board
+    assert api.post(f"/api/v1/appointments/{saved.id}/complete", headers=token("front_desk")).status_code == 200
+    container.runner("appointments").catch_up()
+    board = api.get("/api/v1/front-desk/today", headers=token("front_desk")).json()
+    assert str(saved.id) not in {e["id"] for e in board["unrecorded"]}

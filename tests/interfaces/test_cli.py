@@ -18,6 +18,11 @@ def _count(url: str, sql: str) -> int:
         return int(row[0])
 
 
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()
+
+
 def test_demo_is_idempotent_and_projections_report(isolated_database_url: str, monkeypatch: Any) -> None:
     monkeypatch.setenv("DATABASE_URL", isolated_database_url)
     first = runner.invoke(app, ["demo"])
@@ -27,6 +32,13 @@ def test_demo_is_idempotent_and_projections_report(isolated_database_url: str, m
     assert clients == 55
     assert _count(isolated_database_url, "SELECT count(*) FROM member_directory WHERE role = 'clinician'") == 2
     assert _count(isolated_database_url, "SELECT count(*) FROM member_directory WHERE email LIKE '%@demo.careledger.test'") == 10
+    # twelve weeks of history, every outcome present, plus the next two weeks booked
+    outcomes = dict(_rows(isolated_database_url, "SELECT status, count(*) FROM appointment_book GROUP BY status"))
+    assert {"completed", "no_show", "cancelled", "scheduled", "confirmed"} <= set(outcomes)
+    assert outcomes["completed"] > 300
+    assert _count(isolated_database_url, "SELECT count(*) FROM appointment_book WHERE late") > 0
+    weeks = _count(isolated_database_url, "SELECT count(DISTINCT date_trunc('week', starts_at)) FROM appointment_book")
+    assert weeks >= 14
     second = runner.invoke(app, ["demo"])
     assert second.exit_code == 0 and "0 new aggregates" in second.output
     assert _count(isolated_database_url, "SELECT count(*) FROM careledger_events") == events

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 
 from application import access
 from application.clients import Read
-from application.errors import Forbidden, Unavailable
+from application.errors import Unavailable
 from domain.identity.permissions import Scope
 from domain.scheduling.working_time import local_to_utc, zone
 from interfaces.container import Container
@@ -65,6 +65,15 @@ def _entries(k: Container, caller: Caller, rows: list[AppointmentRow], endpoint:
     ]
 
 
+def _scope(caller: Caller) -> tuple[frozenset[UUID] | None, frozenset[UUID] | None]:
+    """(clinicians, clients) a list narrows to: none for practice roles, the member and their
+    supervisees for caseload roles, the linked records for portal members."""
+    grant = caller.grant
+    clinicians = None if grant.scope in {Scope.PRACTICE, Scope.OWN_RECORD} else grant.team_ids
+    clients = grant.client_ids if grant.scope is Scope.OWN_RECORD else None
+    return clinicians, clients
+
+
 @router.get("/calendar/clinicians/{clinician_id}", response_model=CalendarOut)
 def clinician_calendar(
     clinician_id: UUID, caller: ViewAppointments, k: ContainerDep, view: View = "week", date: date | None = None,
@@ -93,9 +102,7 @@ def practice_calendar(
     practice = k.scheduling.practice(caller.practice_id)
     day = date or k.clock.now().astimezone(zone(practice.time_zone)).date()
     start, end = _window(view, day, practice.time_zone)
-    grant = caller.grant
-    clinicians = None if grant.scope in {Scope.PRACTICE, Scope.OWN_RECORD} else grant.team_ids
-    clients = grant.client_ids if grant.scope is Scope.OWN_RECORD else None
+    clinicians, clients = _scope(caller)
     rows = k.appointment_book.practice_calendar(caller.practice_id, start, end, clinicians, clients)
     entries = _entries(k, caller, rows, "GET /api/v1/calendar/practice")
     return CalendarOut(view=view, time_zone=practice.time_zone, start=start, end=end, entries=entries)
@@ -116,15 +123,18 @@ def client_history(
 def today_board(
     caller: ViewAppointments, k: ContainerDep, date: date | None = None, min_position: MinPosition = None
 ) -> TodayBoardOut:
-    """The day's visits with counts by status, and visits left open a day after they began."""
-    if caller.grant.scope is not Scope.PRACTICE:
-        raise Forbidden("The today board is for practice-wide roles (front desk, billing, admin).")
+    """The day's visits with counts by status, and visits left open a day after they began: the
+    whole practice for the front desk; caseload roles see their own (and supervisees') visits."""
     _caught_up(k, min_position)
     practice = k.scheduling.practice(caller.practice_id)
     day = date or k.clock.now().astimezone(zone(practice.time_zone)).date()
     start, end = _window("day", day, practice.time_zone)
-    rows = k.appointment_book.practice_calendar(caller.practice_id, start, end)
-    open_rows = k.appointment_book.unrecorded(caller.practice_id)
+    clinicians, clients = _scope(caller)
+    rows = k.appointment_book.practice_calendar(caller.practice_id, start, end, clinicians, clients)
+    open_rows = [
+        r for r in k.appointment_book.unrecorded(caller.practice_id)
+        if (clinicians is None or r.clinician_id in clinicians) and (clients is None or r.client_id in clients)
+    ]
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.status] = counts.get(r.status, 0) + 1

@@ -145,8 +145,10 @@ def test_calendars_and_scope(api: TestClient, token: Any, container: Any) -> Non
     assert r.status_code == 403 and r.json()["code"] == "outside_team"
     month = api.get("/api/v1/calendar/practice", params={"view": "month", "date": day.isoformat()}, headers=desk)
     assert booked.json()["id"] in {e["id"] for e in month.json()["entries"]}
-    r = api.get("/api/v1/front-desk/today", headers=token("clinician", actor="cal-doc"))
-    assert r.status_code == 403
+    r = api.get("/api/v1/front-desk/today", params={"date": day.isoformat()}, headers=token("clinician", actor="cal-doc"))
+    assert r.status_code == 200 and [e["id"] for e in r.json()["entries"]] == [booked.json()["id"]]
+    r = api.get("/api/v1/front-desk/today", params={"date": day.isoformat()}, headers=token("clinician", actor="cal-other"))
+    assert r.status_code == 200 and r.json()["entries"] == []
 
 
 def test_bad_input_is_a_clear_problem_and_changes_nothing(api: TestClient, token: Any) -> None:

@@ -1,0 +1,1 @@
+"""Text messages from clients (inbound SMS)."""

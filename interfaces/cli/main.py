@@ -125,6 +125,21 @@ def sweep() -> None:
     k.close()
 
 
+@app.command()
+def worker(
+    threads: int = typer.Option(4, min=1, max=64, help="dramatiq worker threads"),
+    sweep_seconds: float = typer.Option(5.0, min=0.05, help="seconds between sweeps for due work"),
+) -> None:
+    """Run the background worker: the dramatiq actors (reminders) on the Redis broker and the
+    periodic sweeps. Stops gracefully on SIGTERM/SIGINT."""
+    from interfaces.workers.runtime import run_worker
+
+    k = container()
+    configure_logging(k.settings.log_level)
+    run_worker(k, threads=threads, sweep_seconds=sweep_seconds)
+    k.close()
+
+
 @projections_app.command("status")
 def projections_status() -> None:
     """Position and lag of each projection."""
@@ -211,6 +226,7 @@ def serve(
 def run(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(int(os.environ.get("PORT", "8000"))),
+    worker: bool = typer.Option(True, help="also run the background worker (reminders, sweeps) in-process"),
 ) -> None:
     """Start everything: database (embedded unless DATABASE_URL), migrations, demo data, API."""
     demo()
@@ -227,7 +243,16 @@ def run(
     )
     console.print(f"\nAPI on http://{host}:{port}  (docs: /docs, schema: /openapi.json, health: /health)\n")
     k.close()
-    serve(host=host, port=port, projections=True)
+    background = None
+    if worker:
+        from interfaces.workers.runtime import start_in_background
+
+        background = start_in_background(container())
+    try:
+        serve(host=host, port=port, projections=True)
+    finally:
+        if background is not None:
+            background.stop_and_join()
 
 
 def main() -> None:

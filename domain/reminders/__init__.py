@@ -1,0 +1,2 @@
+"""Appointment reminders: the Reminder aggregate (one per appointment and offset), when reminders
+fall due, and the text they carry."""

@@ -1,0 +1,29 @@
+"""Periodic sweeps the worker runs besides the reminder sweep. Append to PERIODIC_SWEEPS to add one.
+
+A sweep is a function of the container, safe to repeat (each decides on aggregates and records
+what it did, so running it twice, or in the server and the worker at once, does no harm). It runs
+in the worker's sweep loop under the `system:worker-sweep` audit context, at most once per
+`every_seconds`; an exception is logged and the sweep is tried again at its next turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from interfaces.container import Container
+from interfaces.sweeps import flag_unrecorded_visits, sweep_hipaa_training, sweep_waitlists
+
+
+@dataclass(frozen=True)
+class PeriodicSweep:
+    name: str
+    every_seconds: float
+    run: Callable[[Container], object]
+
+
+PERIODIC_SWEEPS: list[PeriodicSweep] = [
+    PeriodicSweep("hipaa_training", 3600.0, sweep_hipaa_training),
+    PeriodicSweep("unrecorded_attendance", 600.0, flag_unrecorded_visits),
+    PeriodicSweep("waitlist_offers", 300.0, sweep_waitlists),
+]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Mapper, Notification, Transcoder
 from eventsourcing.utils import EnvType
@@ -38,9 +39,22 @@ class Saved:
 class EventStore(Application[UUID]):
     name = "careledger"  # pinned: fixes the events table name (careledger_events)
 
-    def __init__(self, env: EnvType | None = None, *, cipher: PhiCipher) -> None:
+    def __init__(
+        self, env: EnvType | None = None, *, cipher: PhiCipher, cached_types: tuple[type, ...] = (),
+        cache_size: int = 2000,
+    ) -> None:
         self.cipher = cipher
+        self.cached_types = cached_types
+        self.cache_size = cache_size
         super().__init__(env)
+
+    @cached_property
+    def cached_repository(self) -> Repository[UUID]:
+        """A cache for long-lived aggregates that hold no PHI (a clinician's schedule, a practice's
+        waitlist): each load fetches only the events after the cached version (fast-forward), so
+        other processes' writes are seen and the stream is never replayed whole. Aggregates with
+        PHI stay uncached: a shredded client's data must not live on in memory."""
+        return Repository(event_store=self.events, cache_maxsize=self.cache_size, fastforward=True)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -67,8 +81,9 @@ class EventStore(Application[UUID]):
         return Saved(id=aggregate.id, version=aggregate.version, position=position)
 
     def load(self, aggregate_id: UUID, cls: type[Any]) -> Any:
+        repository = self.cached_repository if cls in self.cached_types else self.repository
         try:
-            aggregate: Any = self.repository.get(aggregate_id)
+            aggregate: Any = repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"No {cls.__name__.lower()} {aggregate_id}.") from None
         if not isinstance(aggregate, cls) or not _in_callers_practice(aggregate):

@@ -13,6 +13,7 @@ for rows already scheduled by the service, which skips them (`reminders_disabled
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,6 +54,25 @@ class ReminderRow:
 
 class ReminderScheduleView(View):
     tables = ("reminder_schedule", "reminder_practice_settings")
+    policies: dict[UUID, SchedulingPolicy]
+
+    def begin_batch(self, events: Sequence[Any]) -> None:
+        """Practice policies read in this batch (and changed by it), so a booking costs no round
+        trip; dropped per batch, so a rolled-back batch leaves nothing behind."""
+        self.policies = {}
+
+    def policy(self, practice_id: UUID) -> SchedulingPolicy:
+        if practice_id not in self.policies:
+            with self.curs.connection.cursor() as read:  # its own cursor: results of the pipeline stay apart
+                read.execute(
+                    "SELECT offsets_hours, enabled FROM reminder_practice_settings WHERE practice_id = %s",
+                    (practice_id,),
+                )
+                row = read.fetchone()
+            self.policies[practice_id] = SchedulingPolicy() if row is None else SchedulingPolicy(
+                reminder_offsets_hours=tuple(row["offsets_hours"]), reminders_enabled=row["enabled"]
+            )
+        return self.policies[practice_id]
 
     def due(self, now: datetime, limit: int = 500) -> list[ReminderKey]:
         """Reminders to work on now, the longest due first (all practices). Reminders of
@@ -115,6 +135,7 @@ class ReminderSchedule(Projection[ReminderScheduleView]):
 
     def _save_settings(self, practice_id: UUID, time_zone: str | None, settings: dict[str, Any]) -> None:
         policy = _policy(settings)
+        self.view.policies[practice_id] = policy
         self.view.curs.execute(
             "INSERT INTO reminder_practice_settings (practice_id, time_zone, offsets_hours, enabled)"
             " VALUES (%s, coalesce(%s, 'UTC'), %s, %s) ON CONFLICT (practice_id) DO UPDATE SET"
@@ -136,13 +157,7 @@ class ReminderSchedule(Projection[ReminderScheduleView]):
     @process_event.register
     def _(self, e: Appointment.Booked, tracking: Tracking) -> None:
         curs = self.view.curs
-        curs.execute(
-            "SELECT offsets_hours, enabled FROM reminder_practice_settings WHERE practice_id = %s", (e.practice_id,)
-        )
-        row = curs.fetchone()
-        policy = SchedulingPolicy() if row is None else SchedulingPolicy(
-            reminder_offsets_hours=tuple(row["offsets_hours"]), reminders_enabled=row["enabled"]
-        )
+        policy = self.view.policy(e.practice_id)
         if not policy.reminders_enabled:
             return
         for offset, due_at in planned_offsets(e.starts_at, e.booked_at, policy.reminder_offsets_hours):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +48,8 @@ class EventStore(Application[UUID]):
         self.cipher = cipher
         self.cached_types = cached_types
         self.cache_size = cache_size
+        self._cache_locks: weakref.WeakValueDictionary[UUID, threading.Lock] = weakref.WeakValueDictionary()
+        self._cache_locks_guard = threading.Lock()
         super().__init__(env)
 
     @cached_property
@@ -80,10 +84,21 @@ class EventStore(Application[UUID]):
         position = max(r.notification.id for r in recordings) if recordings else 0
         return Saved(id=aggregate.id, version=aggregate.version, position=position)
 
+    def _cached_get(self, aggregate_id: UUID) -> Any:
+        """The library fast-forwards a cached aggregate under its lock but copies it after
+        releasing that lock, so a copy can meet another thread's fast-forward mid-way; one lock
+        per aggregate around both keeps them apart."""
+        with self._cache_locks_guard:
+            lock = self._cache_locks.setdefault(aggregate_id, threading.Lock())
+        with lock:
+            return self.cached_repository.get(aggregate_id)
+
     def load(self, aggregate_id: UUID, cls: type[Any]) -> Any:
-        repository = self.cached_repository if cls in self.cached_types else self.repository
         try:
-            aggregate: Any = repository.get(aggregate_id)
+            if cls in self.cached_types:
+                aggregate: Any = self._cached_get(aggregate_id)
+            else:
+                aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"No {cls.__name__.lower()} {aggregate_id}.") from None
         if not isinstance(aggregate, cls) or not _in_callers_practice(aggregate):

@@ -10,8 +10,11 @@ hours both succeed, while two bookings of the same hour end in one success and o
 from __future__ import annotations
 
 import random
+import threading
 import time as clock_time
-from collections.abc import Callable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Protocol, TypeVar
@@ -97,6 +100,19 @@ class SchedulingService:
         self.store = store
         self.clock = clock
         self.freed = freed
+        self._locks: weakref.WeakValueDictionary[UUID, threading.Lock] = weakref.WeakValueDictionary()
+        self._locks_guard = threading.Lock()
+
+    @contextmanager
+    def _serialised(self, *clinician_ids: UUID) -> Iterator[None]:
+        """Bookings of one clinician take turns within this process, so racing requests do not
+        spend their retries on each other; across processes the schedule's version still decides."""
+        with self._locks_guard:
+            locks = [self._locks.setdefault(c, threading.Lock()) for c in sorted(set(clinician_ids))]
+        with ExitStack() as stack:
+            for lock in locks:
+                stack.enter_context(lock)
+            yield
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -200,7 +216,8 @@ class SchedulingService:
             change(schedule)
             return self.store.save_one(schedule)
 
-        return _retrying(attempt)
+        with self._serialised(clinician_id):
+            return _retrying(attempt)
 
     # --- availability -------------------------------------------------------------------------
 
@@ -240,7 +257,8 @@ class SchedulingService:
             recordings = self.store.save(appointment, schedule)
             return Saved(appointment.id, appointment.version, max(r.notification.id for r in recordings))
 
-        return _retrying(attempt)
+        with self._serialised(booking.clinician_id):
+            return _retrying(attempt)
 
     def _bookable_client(self, practice_id: UUID, client_id: UUID, clinician_id: UUID) -> Client:
         client = self._client(practice_id, client_id)
@@ -311,7 +329,8 @@ class SchedulingService:
             recordings = self.store.save(*appointments, schedule, series)
             return SeriesBooked(series_id, [a.id for a in appointments], max(r.notification.id for r in recordings))
 
-        return _retrying(attempt)
+        with self._serialised(request.clinician_id):
+            return _retrying(attempt)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -417,7 +436,8 @@ class SchedulingService:
             self._offer(practice_id, old)
             return Saved(replacement.id, replacement.version, max(r.notification.id for r in recordings))
 
-        return _retrying(attempt)
+        with self._serialised(original.clinician_id, target):
+            return _retrying(attempt)
 
     def _offer(self, practice_id: UUID, freed: Appointment) -> None:
         if self.freed is not None and freed.starts_at > self.clock.now():
@@ -468,7 +488,7 @@ def _retrying(attempt: Callable[[], T]) -> T:
         try:
             return attempt()
         except IntegrityError:
-            clock_time.sleep(random.uniform(0, 0.002 * (n + 1)))  # noqa: S311 - jitter, not a secret
+            clock_time.sleep(random.uniform(0, 0.002 * (n + 1)))
     try:
         return attempt()
     except IntegrityError:

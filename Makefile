@@ -32,6 +32,8 @@ bench: install
 	$(BIN)/python bench/http_register.py
 	$(BIN)/python bench/rebuild.py
 	$(BIN)/python bench/store_append.py
+	$(BIN)/python bench/booking.py
+	$(BIN)/python bench/metrics_query.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     staff_idle_minutes: int = 15
     log_level: str = "INFO"
     run_projections_in_process: bool = True
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base: str | None = Field(default=None, description="None = the real https://api.twilio.com")
+    reminder_lease_seconds: int = Field(default=120, description="a reminder claim's lease; > the SMS timeout")
+    reminder_max_attempts: int = 5
 
     @property
     def redis_address(self) -> str:

@@ -9,6 +9,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from domain.reminders.reminder import ReminderKey
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -80,6 +82,19 @@ class SessionActivity(Protocol):
     def is_revoked(self, session_id: UUID) -> bool: ...
 
 
+class SmsRejected(Exception):
+    """The SMS provider refused or could not take a message. `permanent`: retrying the same message
+    cannot succeed (invalid or unsubscribed number ...); otherwise a later retry may. `code` is the
+    provider's error code (Twilio's, e.g. 21211 invalid number, 21610 unsubscribed), None when the
+    provider could not be reached."""
+
+    def __init__(self, code: int | None, permanent: bool, status: int | None = None) -> None:
+        super().__init__(f"SMS rejected: code={code} status={status} permanent={permanent}")
+        self.code = code
+        self.permanent = permanent
+        self.status = status
+
+
 class SmsGateway(Protocol):
     """Text messages through a provider (Twilio). Bodies and numbers are PHI: never log them."""
 
@@ -90,3 +105,10 @@ class SmsGateway(Protocol):
         """The id of a message with exactly this body sent to `to` at or after `since`, if the
         provider has one: how a restarted worker learns whether a send it cannot remember
         finishing did reach the provider."""
+
+
+class DueReminders(Protocol):
+    """The due-work read model for appointment reminders (projections/reminder_schedule.py)."""
+
+    def due(self, now: datetime, limit: int = 500) -> Sequence[ReminderKey]:
+        """Reminders to work on at `now`, the longest due first."""

@@ -19,28 +19,51 @@ from adapters.database import eventsourcing_env, migrate, resolve_database_url
 from adapters.keystore import PostgresKeyStore
 from adapters.mail import RecordingMailer, SmtpMailer, mailer_from_env
 from adapters.passwords import Argon2Credentials
+from adapters.phone_index import PhoneIndex
 from adapters.projection_runner import LiveProjections, ProjectionRunner
 from adapters.rate_limit import RedisRateLimiter
 from adapters.secrets import Secrets, load_secrets
 from adapters.session_activity import RedisSessionActivity
 from adapters.settings import Settings
+from adapters.twilio_sms import TwilioSms
 from application.audit_trail import AuditTrail
 from application.clients import ClientService
 from application.identity.accounts import AccountService
 from application.identity.members import MemberService
 from application.identity.policy import IdentityPolicy
+from application.messaging.inbound_sms import InboundSmsService
 from application.ports import Clock
 from application.practices import PracticeService
+from application.reminders import ReminderService
+from application.scheduling.booking import SchedulingService
+from application.scheduling.calendar_export import CalendarExportService, CalendarFeedService
+from application.scheduling.front_desk import FrontDeskService
+from application.scheduling.waitlist import WaitlistService
 from application.store import EventStore
+from domain.reminders.reminder import RetryPolicy
+from domain.scheduling.schedule import ClinicianSchedule
+from domain.scheduling.waitlist import Waitlist
 from projections.access_alerts import AccessAlerts, AccessAlertsView
+from projections.appointment_book import AppointmentBook, AppointmentBookView
+from projections.attendance_metrics import AttendanceMetrics, AttendanceMetricsView
 from projections.base import View
 from projections.client_directory import ClientDirectory, ClientDirectoryView
+from projections.front_desk_tasks import FrontDeskTasks, FrontDeskTasksView
 from projections.member_directory import MemberDirectory, MemberDirectoryView
+from projections.reminder_schedule import ReminderSchedule, ReminderScheduleView
+from projections.sms_routing import SmsRouting, SmsRoutingView
+from projections.waitlist import WaitlistProjection, WaitlistView
 
 PROJECTIONS: dict[str, tuple[type[Any], type[View]]] = {
     ClientDirectory.name: (ClientDirectory, ClientDirectoryView),
     MemberDirectory.name: (MemberDirectory, MemberDirectoryView),
     AccessAlerts.name: (AccessAlerts, AccessAlertsView),
+    WaitlistProjection.name: (WaitlistProjection, WaitlistView),
+    AppointmentBook.name: (AppointmentBook, AppointmentBookView),
+    AttendanceMetrics.name: (AttendanceMetrics, AttendanceMetricsView),
+    ReminderSchedule.name: (ReminderSchedule, ReminderScheduleView),
+    SmsRouting.name: (SmsRouting, SmsRoutingView),
+    FrontDeskTasks.name: (FrontDeskTasks, FrontDeskTasksView),
 }
 
 
@@ -76,7 +99,7 @@ class Container:
 
     @cached_property
     def store(self) -> EventStore:
-        return EventStore(self.env, cipher=self.keystore)
+        return EventStore(self.env, cipher=self.keystore, cached_types=(ClinicianSchedule, Waitlist))
 
     @cached_property
     def blind_index(self) -> BlindIndex:
@@ -134,6 +157,8 @@ class Container:
             view = InfrastructureFactory.construct(env=env).tracking_recorder(view_cls)
             if isinstance(view, ClientDirectoryView):
                 view.index = self.blind_index
+            if isinstance(view, SmsRoutingView):
+                view.index = self.phone_index
             runners[name] = ProjectionRunner(self.store, projection_cls(view=view))
         return runners
 
@@ -164,6 +189,86 @@ class Container:
         view = self.view(AccessAlerts.name)
         assert isinstance(view, AccessAlertsView)
         return view
+
+    @cached_property
+    def waitlist_view(self) -> WaitlistView:
+        view = self.view(WaitlistProjection.name)
+        assert isinstance(view, WaitlistView)
+        return view
+
+    @cached_property
+    def waitlist(self) -> WaitlistService:
+        return WaitlistService(self.store, self.clock, self.waitlist_view)
+
+    @cached_property
+    def appointment_book(self) -> AppointmentBookView:
+        view = self.view(AppointmentBook.name)
+        assert isinstance(view, AppointmentBookView)
+        return view
+
+    @cached_property
+    def attendance_metrics(self) -> AttendanceMetricsView:
+        view = self.view(AttendanceMetrics.name)
+        assert isinstance(view, AttendanceMetricsView)
+        return view
+
+    @cached_property
+    def scheduling(self) -> SchedulingService:
+        return SchedulingService(self.store, self.clock, freed=self.waitlist)
+
+    @cached_property
+    def calendar_feeds(self) -> CalendarFeedService:
+        return CalendarFeedService(self.store, self.clock, self.scheduling)
+
+    @cached_property
+    def calendar_export(self) -> CalendarExportService:
+        return CalendarExportService(
+            self.store, self.clock, self.scheduling, self.calendar_feeds, self.appointment_book
+        )
+
+    @cached_property
+    def reminder_schedule(self) -> ReminderScheduleView:
+        view = self.view(ReminderSchedule.name)
+        assert isinstance(view, ReminderScheduleView)
+        return view
+
+    @cached_property
+    def sms(self) -> TwilioSms | None:
+        """Twilio when CARELEDGER_TWILIO_ACCOUNT_SID, _AUTH_TOKEN and _FROM_NUMBER are set; None =
+        SMS disabled (SMS-only reminders are then skipped as `sms_not_configured`)."""
+        return TwilioSms.from_settings(self.settings)
+
+    @cached_property
+    def reminders(self) -> ReminderService:
+        s = self.settings
+        return ReminderService(
+            self.store, self.clock, self.sms, self.mailer, self.reminder_schedule,
+            lease=timedelta(seconds=s.reminder_lease_seconds), retry=RetryPolicy(max_attempts=s.reminder_max_attempts),
+        )
+
+    @cached_property
+    def phone_index(self) -> PhoneIndex:
+        return PhoneIndex(self.secrets.master_key)
+
+    @cached_property
+    def sms_routing(self) -> SmsRoutingView:
+        view = self.view(SmsRouting.name)
+        assert isinstance(view, SmsRoutingView)
+        return view
+
+    @cached_property
+    def front_desk_tasks(self) -> FrontDeskTasksView:
+        view = self.view(FrontDeskTasks.name)
+        assert isinstance(view, FrontDeskTasksView)
+        return view
+
+    @cached_property
+    def front_desk(self) -> FrontDeskService:
+        return FrontDeskService(self.store, self.clock)
+
+    @cached_property
+    def inbound_sms(self) -> InboundSmsService:
+        return InboundSmsService(self.store, self.clock, self.appointment_book, self.scheduling)
 
     @cached_property
     def mailer(self) -> SmtpMailer | RecordingMailer:

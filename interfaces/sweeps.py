@@ -36,6 +36,18 @@ def flag_unrecorded_visits(k: Container) -> int:
     return flagged
 
 
+def sweep_waitlists(k: Container) -> int:
+    """Lapse waitlist offers whose time is up (their slots go to the next in line) and close
+    entries whose window has passed; returns how many entries changed."""
+    k.runner("waitlist").catch_up()
+    changed = 0
+    for practice_id in k.waitlist_view.practices_waiting():
+        with audit.acting(audit.system("system:sweep", practice_id=practice_id)):
+            result = k.waitlist.sweep(practice_id)
+        changed += len(result.expired) + len(result.closed)
+    return changed
+
+
 def sweep_periodically(k: Container, stop: threading.Event, interval: float = 3600.0) -> None:
     """Hourly; reminders and lapses are issued once per training cycle, so repeats are harmless."""
     while not stop.is_set():
@@ -43,8 +55,9 @@ def sweep_periodically(k: Container, stop: threading.Event, interval: float = 36
             sweep_hipaa_training(k)
         except Exception:
             log.exception("hipaa_sweep_failed")
-        try:
-            flag_unrecorded_visits(k)
-        except Exception:
-            log.exception("unrecorded_sweep_failed")
+        for sweep in (flag_unrecorded_visits, sweep_waitlists):
+            try:
+                sweep(k)
+            except Exception:
+                log.exception("sweep_failed", sweep=sweep.__name__)
         stop.wait(interval)

@@ -3,29 +3,48 @@ optimisation). Each metric is a pure function of counts a projection keeps, retu
 its numerator and denominator, the benchmark and a status.
 
 Conventions for every metric:
+- Periods are local dates of the practice's time zone: a day, an ISO week (Monday to Sunday) or a
+  calendar month (`period_bounds`). An appointment belongs to the local date its start falls on.
 - "Scheduled appointments" of a period are the appointments whose start falls in the period,
   in any status except `rescheduled` (the replacement appointment counts instead, so a moved
-  visit is not counted twice): completed + no-show + cancelled + still open.
+  visit is not counted twice): completed + no-show + cancelled + still open. For a period still
+  under way, its future visits are open and in the denominator.
 - Percentages are rounded half-up to one decimal; sessions and days too. The status is decided
   on the exact, unrounded value, so 79.96 % shows as 80.0 and is still below an 80 % threshold.
 - status: "on_target" inside the benchmark, "alert" past the alert threshold, "watch" between;
   "no_data" when the denominator is zero (value None); "no_benchmark" where the seed sets none.
+- A practice's value adds up the numerators and the denominators of its clinicians (so working
+  days are clinician-days); it is not an average of their rates.
+
+Working time (the denominators of sessions per day, fill rate and prime-time utilisation):
+- A clinician's working time on a local date is the weekly hours of its weekday minus the
+  breaks, none when the date is closed (a closure range or a yearly holiday). Hours changed on a
+  date apply from that date on; the first hours ever set also apply to every earlier date.
+- A clinician is on the schedule from the earlier of the date their schedule was opened and the
+  date of their first appointment; dates before that have no working time.
+- Minutes are real elapsed minutes (`day_capacity`), so working hours across a daylight-saving
+  change count the hour the clocks skip or repeat only once, floored to whole minutes per day.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from domain.errors import InvalidCommand
-from domain.scheduling.working_time import as_utc, local_to_utc, zone
+from domain.scheduling.working_time import LocalInterval, UtcInterval, as_utc, local_to_utc, zone
 
 Number = int | Decimal
 ONE_PLACE = Decimal("0.1")
 HUNDRED = Decimal(100)
 PRIME_WEEKDAYS = (0, 1, 2, 3)  # Monday to Thursday
 PRIME_START, PRIME_END = time(9), time(17)
+PERIODS = ("day", "week", "month")
+REBOOK_WINDOW = timedelta(days=30)  # 720 hours, whatever the clocks do in between
+MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -148,21 +167,31 @@ def late_cancellation_rate(late_cancelled: int, scheduled: int) -> MetricValue:
 
 def rebook_rate(rebooked: int, completed: int) -> MetricValue:
     """Completed appointments of the period after which the same client had a later appointment
-    (booked at any time, not cancelled) starting within 30 days / completed appointments x 100."""
+    (booked at any time, not cancelled) starting within 30 days / completed appointments x 100.
+
+    "Later" and "within 30 days": the other appointment starts after the completed one starts and
+    at most `REBOOK_WINDOW` (720 hours) after it. With any clinician of the practice (continuity of
+    care, not of the clinician). "Not cancelled": open, completed or no-show; a rescheduled
+    appointment does not count, its replacement does. The count is as of now: a booking made or
+    cancelled later changes the rebook rate of past periods.
+    """
     return _rate("rebook_rate", rebooked, completed, "rebooked", "completed")
 
 
 def sessions_per_working_day(completed: int, working_days: int) -> MetricValue:
-    """Completed sessions / working days: local dates of the period with working hours that were
-    not closed for the clinician."""
+    """Completed sessions / working days: local dates of the period on which the clinician has
+    working time (see the module docstring: hours minus breaks, not closed, on the schedule)."""
     _check_counts(completed=completed, working_days=working_days)
     return _measure("sessions_per_day", completed, working_days)
 
 
 def schedule_fill_rate(booked_minutes: int, available_minutes: int) -> MetricValue:
-    """Minutes of appointments (not cancelled or rescheduled) within working hours / working minutes
-    (hours minus breaks and closures) x 100. Minutes weigh a 90-minute group above a 20-minute
-    check; with one session length it equals booked slots / available slots."""
+    """Minutes of appointments (not cancelled or rescheduled; no-shows and open ones count, the time
+    was booked) within working time / working minutes (hours minus breaks and closures) x 100.
+    Minutes weigh a 90-minute group above a 20-minute check; with one session length it equals
+    booked slots / available slots. An appointment counts against the working time of the local
+    date it starts on; overlapping appointments count their shared minutes once (`day_booked`),
+    so booked never exceeds available."""
     return _rate("schedule_fill_rate", booked_minutes, available_minutes, "booked_minutes", "available_minutes")
 
 
@@ -175,7 +204,13 @@ def prime_time_utilization(booked_prime_minutes: int, available_prime_minutes: i
 
 def average_lead_time(total_lead_time: timedelta, booked: int) -> MetricValue:
     """Sum over appointments booked in the period of (starts_at - time of booking), in days /
-    number of those appointments. The numerator is reported in days (Decimal)."""
+    number of those appointments. The numerator is reported in days (Decimal).
+
+    "Booked in the period": the booking's local date lies in it (whatever became of the
+    appointment since). A recurring series is one booking: only its first occurrence counts. An
+    appointment recorded after the fact (booked at or after its start) has no lead time and is
+    left out.
+    """
     _check_counts(booked=booked)
     if total_lead_time < timedelta(0):
         raise InvalidCommand("A lead time is zero or more.", field="total_lead_time")
@@ -197,3 +232,104 @@ def prime_minutes(start: datetime, end: datetime, time_zone: str) -> int:
         day += timedelta(days=1)
     return total // timedelta(minutes=1)
 
+
+def period_bounds(period: str, day: date) -> tuple[date, date]:
+    """First and last local date (both included) of the day, ISO week (Monday to Sunday) or
+    calendar month that contains `day`."""
+    if period not in PERIODS:
+        raise InvalidCommand(f"Unknown period {period!r}.", field="period", allowed=list(PERIODS))
+    try:
+        if period == "day":
+            first, following = day, day + timedelta(days=1)
+        elif period == "week":
+            first = day - timedelta(days=day.weekday())
+            following = first + timedelta(days=7)
+        else:
+            first = day.replace(day=1)
+            following = (first + timedelta(days=31)).replace(day=1)
+        if following >= date.max:  # callers look at the midnight that ends the period
+            raise OverflowError
+    except OverflowError:
+        raise InvalidCommand("That period lies outside the calendar.", field="start") from None
+    return first, following - timedelta(days=1)
+
+
+def working_time(
+    day: date, hours: Sequence[LocalInterval], breaks: Sequence[LocalInterval], tz: ZoneInfo
+) -> list[UtcInterval]:
+    """The local date's working intervals with its breaks cut out, as UTC instants in time order
+    (`hours` and `breaks` are that weekday's, as `check_weekly_hours` returns them)."""
+    pieces: list[UtcInterval] = []
+    for start, end in sorted(hours):
+        cursor = start
+        for pause_start, pause_end in sorted(breaks):
+            if pause_end <= cursor or pause_start >= end:
+                continue
+            if pause_start > cursor:
+                pieces.append(_utc(day, cursor, pause_start, tz))
+            cursor = max(cursor, pause_end)
+        if cursor < end:
+            pieces.append(_utc(day, cursor, end, tz))
+    return [(s, e) for s, e in pieces if s < e]  # a piece inside a skipped hour has no time
+
+
+def prime_window(day: date, tz: ZoneInfo) -> list[UtcInterval]:
+    """The local date's prime time (Monday to Thursday, 09:00-17:00) as UTC instants."""
+    if day.weekday() not in PRIME_WEEKDAYS:
+        return []
+    return [_utc(day, PRIME_START, PRIME_END, tz)]
+
+
+def day_capacity(
+    day: date, hours: Sequence[LocalInterval], breaks: Sequence[LocalInterval], time_zone: str
+) -> tuple[int, int]:
+    """(working minutes, prime working minutes) of one open local date; a closed date has none,
+    which is the caller's to decide."""
+    tz = zone(time_zone)
+    working = working_time(day, hours, breaks, tz)
+    return _minutes(working), _minutes(_intersection(working, prime_window(day, tz)))
+
+
+def day_booked(
+    day: date, hours: Sequence[LocalInterval], breaks: Sequence[LocalInterval], time_zone: str,
+    appointments: Sequence[UtcInterval],
+) -> tuple[int, int]:
+    """(booked minutes, booked prime minutes) of one open local date: the minutes of working time
+    covered by at least one of `appointments`, so never more than `day_capacity`'s."""
+    tz = zone(time_zone)
+    working = working_time(day, hours, breaks, tz)
+    booked = _intersection(_merged(appointments), working)
+    return _minutes(booked), _minutes(_intersection(booked, prime_window(day, tz)))
+
+
+def _utc(day: date, start: time, end: time, tz: ZoneInfo) -> UtcInterval:
+    return local_to_utc(day, start, tz), local_to_utc(day, end, tz)
+
+
+def _minutes(intervals: Sequence[UtcInterval]) -> int:
+    return sum((end - start for start, end in intervals), timedelta(0)) // MINUTE
+
+
+def _merged(intervals: Sequence[UtcInterval]) -> list[UtcInterval]:
+    merged: list[UtcInterval] = []
+    for start, end in sorted((as_utc(s, "start"), as_utc(e, "end")) for s, e in intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        elif start < end:
+            merged.append((start, end))
+    return merged
+
+
+def _intersection(a: Sequence[UtcInterval], b: Sequence[UtcInterval]) -> list[UtcInterval]:
+    """Of two sorted lists of disjoint intervals."""
+    out: list[UtcInterval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] <= b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out

@@ -17,7 +17,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.audit_chain import seal_periodically
 from interfaces.container import Container
-from interfaces.http import access_alerts, audit, auth, clients, dev, health, members, practice, problems, staff
+from interfaces.http import (
+    access_alerts,
+    appointments,
+    audit,
+    auth,
+    calendars,
+    clients,
+    consents,
+    dev,
+    health,
+    members,
+    practice,
+    problems,
+    schedules,
+    slots,
+    staff,
+)
+from interfaces.http import calendar as calendar_routes
+from interfaces.http import front_desk as front_desk_routes
+from interfaces.http import metrics as metrics_routes
+from interfaces.http import waitlist as waitlist_routes
+from interfaces.http import webhooks as webhook_routes
 from interfaces.http.deps import route_policy
 from interfaces.logging import get_logger
 from interfaces.sweeps import sweep_periodically
@@ -59,7 +80,7 @@ class RequestContextMiddleware:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],
+                path=calendar_routes.redact_path(scope["path"]),
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 2),
             )
@@ -102,8 +123,16 @@ def create_app(container: Container, *, background: bool = False) -> FastAPI:
     problems.install(app)
 
     app.add_middleware(RequestContextMiddleware)
-    for module in (health, auth, members, staff, practice, clients, audit, access_alerts, dev):
+    for module in (
+        health, auth, members, staff, practice, clients, consents, audit, access_alerts, appointments, slots,
+        schedules, calendars, dev,
+    ):
         app.include_router(module.router)
+    app.include_router(calendar_routes.router)
+    app.include_router(waitlist_routes.router)
+    app.include_router(front_desk_routes.router)
+    app.include_router(metrics_routes.router)
+    app.include_router(webhook_routes.router)
     check_access_policies(app)
     return app
 

@@ -39,12 +39,16 @@ def appointment_out(a: Appointment) -> AppointmentOut:
 @router.post("", status_code=201, response_model=Accepted)
 def book(body: AppointmentIn, caller: EditAppointments, k: ContainerDep) -> Accepted:
     """Book one visit. 409 `slot_taken` when the clinician is booked then (buffers included),
-    422 `consents_missing` naming the consents the client lacks, 422 `outside_working_hours`."""
+    422 `consents_missing` naming the consents the client lacks, 422 `outside_working_hours`.
+    With `waitlist_entry_id` the waitlist entry whose offer this takes up is marked booked."""
     booking = Booking(
         client_id=body.client_id, clinician_id=body.clinician_id, appointment_type=body.appointment_type,
         starts_at=body.starts_at, modality=body.modality, allow_outside_hours=body.allow_outside_hours,
     )
-    return _accepted(k.scheduling.book(caller.practice_id, booking))
+    saved = k.scheduling.book(caller.practice_id, booking)
+    if body.waitlist_entry_id is not None:
+        k.waitlist.accept(caller.practice_id, body.waitlist_entry_id, saved.id)
+    return _accepted(saved)
 
 
 @router.post("/series", status_code=201, response_model=SeriesOut)

@@ -14,6 +14,7 @@ from application import access
 from application.clients import Read
 from application.errors import Unavailable
 from domain.identity.permissions import Scope
+from domain.scheduling.metrics import period_bounds
 from domain.scheduling.working_time import local_to_utc, zone
 from interfaces.container import Container
 from interfaces.http.deps import Caller, ContainerDep, ViewAppointments
@@ -32,16 +33,9 @@ def _caught_up(k: Container, min_position: int | None) -> None:
 
 def _window(view: View, day: date, time_zone: str) -> tuple[datetime, datetime]:
     """[start, end) in UTC of the local day, ISO week (Monday first) or month holding `day`."""
-    if view == "day":
-        first, last = day, day + timedelta(days=1)
-    elif view == "week":
-        first = day - timedelta(days=day.weekday())
-        last = first + timedelta(days=7)
-    else:
-        first = day.replace(day=1)
-        last = (first + timedelta(days=32)).replace(day=1)
+    first, last = period_bounds(view, day)
     tz = zone(time_zone)
-    return local_to_utc(first, time(0), tz), local_to_utc(last, time(0), tz)
+    return local_to_utc(first, time(0), tz), local_to_utc(last + timedelta(days=1), time(0), tz)
 
 
 def _entries(k: Container, caller: Caller, rows: list[AppointmentRow], endpoint: str) -> list[CalendarEntry]:

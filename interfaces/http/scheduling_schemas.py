@@ -24,6 +24,7 @@ class AppointmentIn(Strict):
     allow_outside_hours: bool = Field(
         default=False, description="Staff may book outside working hours (still never over another booking)."
     )
+    waitlist_entry_id: UUID | None = Field(default=None, description="The waitlist offer this booking takes up.")
 
 
 class SeriesIn(Strict):

@@ -17,7 +17,10 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
+from application import audit
 from domain.identity.permissions import ROLE_PERMISSIONS, effective_permissions
+from domain.practices.practice import practice_id_for
+from domain.scheduling.front_desk_task import FrontDeskTask
 from interfaces.http.deps import Authorize, public, route_policy
 from tests.interfaces.conftest import PORTAL, member_id
 
@@ -27,6 +30,8 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/auth/password/forgot"),
     ("POST", "/api/v1/auth/password/reset"),
     ("POST", "/api/v1/auth/invitations/accept"),
+    ("POST", "/api/v1/webhooks/twilio/sms"),  # authenticated by X-Twilio-Signature
+    ("GET", "/api/v1/calendar-feeds/{token}.ics"),  # the token in the URL is the credential
 }
 WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z]+)?\}")
@@ -159,7 +164,33 @@ def test_ids_of_another_practice_answer_404_and_change_nothing(api: TestClient, 
     assert len(alerts) == 1
     alert_id = alerts[0]["id"]
 
-    ids = {"client_id": client_id, "member_id": staff_id, "staff_id": staff_id, "alert_id": alert_id}
+    r = api.post(f"/api/v1/clients/{client_id}/consents", headers=alpha, json={
+        "type": "informed_consent", "signed_at": "2026-01-05T10:00:00+00:00", "signed_by": "Iso Lation",
+        "expires_at": (container.clock.now() + timedelta(days=300)).isoformat()})
+    assert r.status_code == 201, r.text
+    consent_id = r.json()["id"]
+    soon = (container.clock.now() + timedelta(days=9)).replace(hour=15, minute=0, second=0, microsecond=0)
+    r = api.post("/api/v1/appointments", headers=alpha, json={
+        "client_id": client_id, "clinician_id": staff_id, "appointment_type": "follow_up",
+        "starts_at": soon.isoformat(), "allow_outside_hours": True})
+    assert r.status_code == 201, r.text
+    appointment_id = r.json()["id"]
+
+    with audit.acting(audit.system("system:test", practice_id=practice_id_for("alpha"))):
+        task = FrontDeskTask.open(practice_id_for("alpha"), UUID(client_id), "reschedule_request",
+                                  container.clock.now(), appointment_id=UUID(appointment_id))
+        container.store.save(task)
+    today = container.clock.now().date()
+    r = api.post("/api/v1/waitlist", headers=alpha, json={
+        "client_id": client_id, "earliest_date": today.isoformat(),
+        "latest_date": (today + timedelta(days=30)).isoformat()})
+    assert r.status_code == 201, r.text
+    entry_id = r.json()["id"]
+    ids = {"task_id": str(task.id), "entry_id": entry_id, "client_id": client_id, "member_id": staff_id, "staff_id": staff_id, "alert_id": alert_id,
+           "clinician_id": staff_id, "appointment_id": appointment_id, "consent_id": consent_id,
+           "token": f"{uuid4()}.{'x' * 43}"}  # never a live feed token: that route is public
+    cancel = {"by": "practice", "reason_code": "moved"}
+    closure = {"first_day": (soon + timedelta(days=30)).date().isoformat()}
     beta_staff = str(member_id("admin", "beta"))
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {
         ("GET", "/api/v1/members/{member_id}"): None,
@@ -181,6 +212,37 @@ def test_ids_of_another_practice_answer_404_and_change_nothing(api: TestClient, 
         ("GET", "/api/v1/audit/clients/{client_id}/history"): None,
         ("GET", "/api/v1/audit/clients/{client_id}/disclosures"): None,
         ("POST", "/api/v1/access-alerts/{alert_id}/acknowledge"): {"note": "seen"},
+        ("GET", "/api/v1/appointments/{appointment_id}"): None,
+        ("POST", "/api/v1/appointments/{appointment_id}/confirm"): None,
+        ("POST", "/api/v1/appointments/{appointment_id}/check-in"): None,
+        ("POST", "/api/v1/appointments/{appointment_id}/complete"): None,
+        ("POST", "/api/v1/appointments/{appointment_id}/no-show"): None,
+        ("POST", "/api/v1/appointments/{appointment_id}/cancel"): cancel,
+        ("POST", "/api/v1/appointments/{appointment_id}/cancel-series"): cancel,
+        ("POST", "/api/v1/appointments/{appointment_id}/reschedule"): {
+            **cancel, "starts_at": (soon + timedelta(days=1)).isoformat(), "allow_outside_hours": True},
+        ("GET", "/api/v1/clinicians/{clinician_id}/schedule"): None,
+        ("PUT", "/api/v1/clinicians/{clinician_id}/schedule/working-hours"): {"hours": {"monday": [["09:00", "17:00"]]}},
+        ("POST", "/api/v1/clinicians/{clinician_id}/schedule/closures"): closure,
+        ("POST", "/api/v1/clinicians/{clinician_id}/schedule/closures/remove"): closure,
+        ("POST", "/api/v1/clinicians/{clinician_id}/schedule/holidays"): {"month": 12, "day": 25},
+        ("POST", "/api/v1/clinicians/{clinician_id}/schedule/holidays/remove"): {"month": 12, "day": 25},
+        ("GET", "/api/v1/calendar/clinicians/{clinician_id}"): None,
+        ("GET", "/api/v1/metrics/clinicians/{clinician_id}"): None,
+        ("GET", "/api/v1/clients/{client_id}/appointments"): None,
+        ("POST", "/api/v1/clients/{client_id}/consents"): {
+            "type": "telehealth_consent", "signed_at": "2026-01-05T10:00:00+00:00", "signed_by": "Intruder"},
+        ("GET", "/api/v1/clients/{client_id}/consents"): None,
+        ("POST", "/api/v1/clients/{client_id}/consents/{consent_id}/withdraw"): {"reason_code": "revoked"},
+        ("POST", "/api/v1/front-desk/tasks/{task_id}/complete"): None,
+        ("DELETE", "/api/v1/waitlist/{entry_id}"): {"reason_code": "no_longer_needed"},
+        ("POST", "/api/v1/waitlist/{entry_id}/decline"): None,
+        ("GET", "/api/v1/appointments/{appointment_id}/ics"): None,
+        ("POST", "/api/v1/clinicians/{clinician_id}/calendar-feed"): None,
+        ("DELETE", "/api/v1/clinicians/{clinician_id}/calendar-feed"): None,
+        ("GET", "/api/v1/calendar-feeds/{token}.ics"): None,
+        ("PUT", "/api/v1/clients/{client_id}/contact-preferences"): {
+            "channel": "none", "sms_opt_in": False, "email_opt_in": False},
     }
 
     def snapshot() -> dict[str, Any]:
@@ -189,7 +251,9 @@ def test_ids_of_another_practice_answer_404_and_change_nothing(api: TestClient, 
         assert chart.status_code == 200 and member.status_code == 200
         return {
             "chart": chart.json(), "member": member.json(),
-            "versions": [container.store.repository.get(UUID(i)).version for i in (client_id, staff_id, alert_id)],
+            "versions": [container.store.repository.get(UUID(i)).version
+                         for i in (client_id, staff_id, alert_id, appointment_id, str(task.id))],
+            "appointment": api.get(f"/api/v1/appointments/{appointment_id}", headers=alpha).json(),
         }
 
     before = snapshot()

@@ -11,7 +11,9 @@ def test_health_reports_database_redis_and_lag(api: TestClient, redis_url: str, 
     body = api.get("/health").json()
     assert body["status"] == "ok"
     assert body["checks"]["database"]["status"] == "ok" and body["checks"]["redis"]["status"] == "ok"
-    assert set(body["checks"]["projections"]) == {"clients", "members", "access_alerts"}
+    from interfaces.container import PROJECTIONS
+
+    assert set(body["checks"]["projections"]) == set(PROJECTIONS) >= {"clients", "members", "appointments"}
     assert all(p["lag"] >= 0 for p in body["checks"]["projections"].values())
 
 

@@ -1,0 +1,1 @@
+"""Compliance rules as versioned data and their pure evaluation."""

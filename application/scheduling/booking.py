@@ -9,9 +9,7 @@ hours both succeed, while two bookings of the same hour end in one success and o
 
 from __future__ import annotations
 
-import random
 import threading
-import time as clock_time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
@@ -25,6 +23,7 @@ from eventsourcing.persistence import IntegrityError
 from application import access, audit
 from application.errors import Conflict, Forbidden, NotFound
 from application.ports import Clock
+from application.retry import retrying
 from application.store import EventStore, Saved
 from domain.clients.client import Client
 from domain.errors import IllegalTransition, InvalidCommand
@@ -482,15 +481,10 @@ def _check_bookable(
 
 
 def _retrying(attempt: Callable[[], T]) -> T:
-    """Run `attempt` again after an optimistic-concurrency conflict (another writer saved one of
-    the same aggregates first); it reloads, so a real collision then shows as a domain error."""
-    for n in range(ATTEMPTS - 1):
-        try:
-            return attempt()
-        except IntegrityError:
-            clock_time.sleep(random.uniform(0, 0.002 * (n + 1)))
+    """A real collision shows as a domain error after a reload; only a schedule kept busy past
+    every attempt is refused as a plain conflict."""
     try:
-        return attempt()
+        return retrying(attempt, ATTEMPTS)
     except IntegrityError:
         raise Conflict("The schedule is busy with other changes; please try again.") from None
 

@@ -20,11 +20,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import RecordConflictError
-
 from application import access
 from application.errors import Conflict, NotFound
 from application.ports import Clock
+from application.retry import retrying
 from application.store import EventStore
 from domain.clients.client import Client
 from domain.identity.membership import Membership
@@ -71,11 +70,8 @@ class SweepResult:
 
 
 def _retrying(attempt: Callable[[], T]) -> T:
-    """Optimistic concurrency: the loser of a race decides once more on the state that won."""
-    try:
-        return attempt()
-    except RecordConflictError:
-        return attempt()
+    """The loser of a race decides once more on the state that won."""
+    return retrying(attempt, 2)
 
 
 class WaitlistService:

@@ -75,7 +75,7 @@ class ConsentFact:
 @dataclass(frozen=True)
 class ClientFact:
     client_id: UUID
-    clinician_id: UUID
+    clinician_id: UUID | None
     supervisor_id: UUID | None
     active_since: date
     discharged_on: date | None = None
@@ -84,6 +84,8 @@ class ClientFact:
     telehealth_since: date | None = None
     high_risk_since: date | None = None
     safety_plan_on: date | None = None
+    missing_demographics: tuple[str, ...] = ()
+    """Seed 001 data-quality rule 4: which required fields are empty (field names, never values)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class StaffFact:
     user_id: UUID
     supervisor_id: UUID | None = None
     license_type: str | None = None
+    since: date | None = None
+    """First day on staff: months that ended before it owe no supervision hours."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,8 @@ class Facts:
     supervision: Sequence[SupervisionFact] = ()
     clinician_weeks: Sequence[ClinicianWeekFact] = ()
     practice_months: Sequence[PracticeMonthFact] = ()
+    unlinked_notes: Sequence[NoteFact] = ()
+    """Session notes (drafted by `now`) with no appointment link: seed 001 data-quality rule 2."""
 
 
 FindingKey = tuple[str, str, str, UUID | None, date | None]
@@ -432,6 +438,8 @@ def _supervision_hours(ctx: _Ctx, rule: Rule) -> Iterable[Finding]:
         required = rule.params[s.license_type]
         for month in (_previous_month(ctx.today), _month_start(ctx.today)):
             month_end = _next_month(month)
+            if s.since is not None and month_end <= s.since:
+                continue
             counted_until = min(month_end, ctx.today + timedelta(days=1))
             logged = (
                 x.hours
@@ -566,6 +574,25 @@ def _violation_spread(ctx: _Ctx, rule: Rule, found: Sequence[Finding]) -> Iterab
         )
 
 
+def _note_link(ctx: _Ctx, rule: Rule) -> Iterable[Finding]:
+    for n in ctx.facts.unlinked_notes:
+        yield from _emit(
+            ctx, rule, 0, n.session_date, subject_type="note", subject_id=n.note_id,
+            values={"session_date": n.session_date},
+            client_id=n.client_id, clinician_id=n.clinician_id, supervisor_id=n.supervisor_id,
+        )
+
+
+def _demographics(ctx: _Ctx, rule: Rule) -> Iterable[Finding]:
+    for c in ctx.facts.clients:
+        if _active(c, ctx.today) and c.missing_demographics:
+            yield from _emit(
+                ctx, rule, 0, c.active_since, subject_type="client", subject_id=c.client_id,
+                values={"missing": ", ".join(f.replace("_", " ") for f in c.missing_demographics)},
+                client_id=c.client_id, clinician_id=c.clinician_id, supervisor_id=c.supervisor_id,
+            )
+
+
 _EVALUATORS: dict[str, Callable[[_Ctx, Rule], Iterable[Finding]]] = {
     r.NOTE_SIGNATURE: _note_signature,
     r.PLAN_REVIEW: _plan_review,
@@ -581,4 +608,6 @@ _EVALUATORS: dict[str, Callable[[_Ctx, Rule], Iterable[Finding]]] = {
     r.ESC_LOW_KVR: _low_kvr,
     r.ESC_NO_SHOW: _no_show,
     r.ESC_PRACTICE_KVR: _practice_kvr,
+    r.DQ_NOTE_LINK: _note_link,
+    r.DQ_DEMOGRAPHICS: _demographics,
 }

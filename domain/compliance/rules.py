@@ -59,11 +59,13 @@ ESC_LOW_KVR = "escalation_low_kvr"
 ESC_NO_SHOW = "escalation_no_show_rate"
 ESC_PRACTICE_KVR = "escalation_practice_kvr_drop"
 ESC_VIOLATION_SPREAD = "escalation_violation_spread"
+DQ_NOTE_LINK = "data_quality_note_link"
+DQ_DEMOGRAPHICS = "data_quality_demographics"
 
 KINDS = frozenset({
     NOTE_SIGNATURE, PLAN_REVIEW, INFORMED_CONSENT, SUPERVISION_HOURS, SUPERVISION_NOTE, MINOR_CONSENT,
     TELEHEALTH_CONSENT, SAFETY_PLAN, HIPAA_TRAINING, ESC_UNSIGNED_BACKLOG, ESC_OVERDUE_NOTE, ESC_LOW_KVR,
-    ESC_NO_SHOW, ESC_PRACTICE_KVR, ESC_VIOLATION_SPREAD,
+    ESC_NO_SHOW, ESC_PRACTICE_KVR, ESC_VIOLATION_SPREAD, DQ_NOTE_LINK, DQ_DEMOGRAPHICS,
 })
 
 
@@ -236,8 +238,10 @@ GEORGIA_V1 = RuleSet(
             code="GA-SUPERVISION-HOURS",
             kind=SUPERVISION_HOURS,
             unit="days_to_month_end",
-            description="Monthly supervision hours by license type (hours per month in params).",
-            params={"LPC": _d("2"), "LMSW": _d("4")},
+            description="Monthly supervision hours by license type (hours per month in params; a practice's "
+            "own figure for a license type, set as practice data, replaces the param).",
+            params={"LPC": _d("2"), "LPC-Associate": _d("2"), "LMSW": _d("4"), "LMFT-Associate": _d("2"),
+                    "intern": _d("4")},
             steps=(
                 Step("reminder", -7, "warning", "clinician", "{hours} of {required} supervision hours logged for "
                      "{month}; the month ends on {month_end}.", "schedule_supervision", until=0),
@@ -364,6 +368,27 @@ GEORGIA_V1 = RuleSet(
             steps=(
                 Step("escalation", 0, "critical", "admin", "Compliance violations affect {count} clinicians "
                      "(more than {max_clinicians}).", "review_practice_compliance"),
+            ),
+        ),
+        Rule(
+            code="DQ-NOTE-LINK",
+            kind=DQ_NOTE_LINK,
+            unit="condition",
+            description="Seed 001 data-quality rule 2: every session note links to its appointment.",
+            steps=(
+                Step("missing", 0, "warning", "clinician", "A session note dated {session_date} is not linked to "
+                     "an appointment.", "link_note_to_appointment"),
+            ),
+        ),
+        Rule(
+            code="DQ-DEMOGRAPHICS",
+            kind=DQ_DEMOGRAPHICS,
+            unit="condition",
+            description="Seed 001 data-quality rule 4: active clients have name, date of birth, address, phone, "
+            "emergency contact and insurance (or self-pay) on file.",
+            steps=(
+                Step("incomplete", 0, "info", "admin", "Client record is missing {missing}.",
+                     "complete_demographics"),
             ),
         ),
     ),

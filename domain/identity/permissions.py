@@ -28,6 +28,8 @@ class Permission(StrEnum):
     ERASE_PHI = "erase_phi"
     VIEW_CALLS = "view_calls"
     ASSIGN_CARE_TEAM = "assign_care_team"
+    VIEW_NOTES = "view_notes"
+    WRITE_NOTES = "write_notes"
 
 
 class Scope(StrEnum):
@@ -43,9 +45,9 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "owner": ALL,
     "admin": ALL,
     "supervisor": frozenset({P.VIEW_PATIENTS, P.EDIT_PATIENTS, P.VIEW_APPOINTMENTS, P.EDIT_APPOINTMENTS,
-                             P.VIEW_TEAM, P.VIEW_CALLS, P.ASSIGN_CARE_TEAM}),
+                             P.VIEW_TEAM, P.VIEW_CALLS, P.ASSIGN_CARE_TEAM, P.VIEW_NOTES, P.WRITE_NOTES}),
     "clinician": frozenset({P.VIEW_PATIENTS, P.EDIT_PATIENTS, P.VIEW_APPOINTMENTS, P.EDIT_APPOINTMENTS,
-                            P.VIEW_TEAM, P.VIEW_CALLS}),
+                            P.VIEW_TEAM, P.VIEW_CALLS, P.VIEW_NOTES, P.WRITE_NOTES}),
     "billing": frozenset({P.VIEW_PATIENTS, P.VIEW_APPOINTMENTS, P.VIEW_BILLING, P.EDIT_BILLING, P.VIEW_TEAM}),
     "front_desk": frozenset({P.VIEW_PATIENTS, P.EDIT_PATIENTS, P.VIEW_APPOINTMENTS, P.EDIT_APPOINTMENTS,
                              P.VIEW_TEAM, P.VIEW_CALLS, P.ASSIGN_CARE_TEAM}),

@@ -382,3 +382,28 @@ def test_same_day_count_judged_differently_before_and_after_the_change() -> None
     assert [f.step for f in evaluate_as_of(versions, mar, at(date(2024, 3, 6)), TZ)] == [
         "supervisor_alert"
     ]
+
+
+# -- data quality -------------------------------------------------------------------------------
+
+
+def test_unlinked_session_note_raises_a_data_quality_finding_until_linked() -> None:
+    unlinked = note()
+    findings = evaluate(GEORGIA_V1, Facts(unlinked_notes=(unlinked,)), at(SESSION, 18), TZ)
+    assert [(f.rule_code, f.step, f.subject_id, f.violation) for f in findings] == [
+        ("DQ-NOTE-LINK", "missing", unlinked.note_id, False)
+    ]
+    assert findings[0].message == "A session note dated 2024-01-01 is not linked to an appointment."
+    assert run(Facts(), at(SESSION, 18)) == []
+
+
+def test_incomplete_demographics_name_the_missing_fields_for_active_clients_only() -> None:
+    c = client(missing_demographics=("emergency_contact", "insurance"))
+    findings = evaluate(GEORGIA_V1, Facts(clients=(c,)), at(day(3)), TZ)
+    dq = [f for f in findings if f.rule_code == "DQ-DEMOGRAPHICS"]
+    assert [(f.step, f.target, f.message) for f in dq] == [
+        ("incomplete", "admin", "Client record is missing emergency contact, insurance.")
+    ]
+    discharged = replace(c, discharged_on=day(1))
+    assert [f for f in evaluate(GEORGIA_V1, Facts(clients=(discharged,)), at(day(3)), TZ)
+            if f.rule_code == "DQ-DEMOGRAPHICS"] == []

@@ -39,7 +39,10 @@ def test_georgia_v1_plan_consent_and_training_ladders() -> None:
 
 
 def test_thresholds_are_data() -> None:
-    assert GEORGIA_V1.rule("GA-SUPERVISION-HOURS").params == {"LPC": Decimal(2), "LMSW": Decimal(4)}
+    assert GEORGIA_V1.rule("GA-SUPERVISION-HOURS").params == {
+        "LPC": Decimal(2), "LPC-Associate": Decimal(2), "LMSW": Decimal(4), "LMFT-Associate": Decimal(2),
+        "intern": Decimal(4),
+    }
     assert GEORGIA_V1.rule("ESC-UNSIGNED-BACKLOG").param("max_unsigned") == 5
     assert GEORGIA_V1.rule("ESC-LOW-KVR").params == {"floor_percent": Decimal(70), "weeks": Decimal(2)}
     assert GEORGIA_V1.rule("ESC-NO-SHOW").param("max_percent") == 20
@@ -54,7 +57,7 @@ def test_every_seed_rule_is_present() -> None:
         "GA-NOTE-SIGNATURE", "GA-PLAN-REVIEW", "GA-INFORMED-CONSENT", "GA-SUPERVISION-HOURS",
         "GA-SUPERVISION-NOTE", "GA-MINOR-CONSENT", "GA-TELEHEALTH-CONSENT", "GA-SAFETY-PLAN",
         "GA-HIPAA-TRAINING", "ESC-UNSIGNED-BACKLOG", "ESC-OVERDUE-NOTE", "ESC-LOW-KVR", "ESC-NO-SHOW",
-        "ESC-PRACTICE-KVR", "ESC-VIOLATION-SPREAD",
+        "ESC-PRACTICE-KVR", "ESC-VIOLATION-SPREAD", "DQ-NOTE-LINK", "DQ-DEMOGRAPHICS",
     }
 
 

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 from application import access, audit
 from application.errors import Conflict, Forbidden, NotFound
+from application.ports import Clock
 from application.store import EventStore, Saved
 from domain.access.access_alert import AccessAlert
 from domain.access.phi_access import BREAK_GLASS, PURPOSES, PhiAccess
@@ -33,8 +34,9 @@ class Read:
 
 
 class ClientService:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, clock: Clock | None = None) -> None:
         self.store = store
+        self.clock = clock
 
     def _load(self, practice_id: UUID, client_id: UUID) -> Client:
         client: Client = self.store.load(client_id, Client)
@@ -139,6 +141,32 @@ class ClientService:
         client.set_contact_preferences(channel, sms_opt_in, email_opt_in)
         self.store.save(client)
         return client
+
+    def set_risk_flag(self, practice_id: UUID, client_id: UUID, flag: str, reason: str) -> Saved:
+        client = self._load_in_scope(practice_id, client_id)
+        client.set_risk_flag(flag, reason, at=self._now(), by=self._acting_member(practice_id))
+        return self.store.save_one(client)
+
+    def clear_risk_flag(self, practice_id: UUID, client_id: UUID, flag: str, reason: str) -> Saved:
+        client = self._load_in_scope(practice_id, client_id)
+        client.clear_risk_flag(flag, reason, at=self._now(), by=self._acting_member(practice_id))
+        return self.store.save_one(client)
+
+    def risk_flags(self, practice_id: UUID, client_id: UUID, read: Read) -> dict[str, datetime]:
+        """The client's current risk flags and when each was set, recorded as a PHI read."""
+        client = self._load_in_scope(practice_id, client_id)
+        self.record_reads(practice_id, [client_id], read)
+        return dict(client.risk_flags)
+
+    def _now(self) -> datetime:
+        if self.clock is None:
+            raise RuntimeError("ClientService was built without a clock.")
+        return self.clock.now()
+
+    @staticmethod
+    def _acting_member(practice_id: UUID) -> UUID:
+        grant = access.current()
+        return grant.member_id if grant is not None else practice_id
 
     def erase(self, practice_id: UUID, client_id: UUID, reason_code: str) -> Saved:
         """Crypto-shred: record why, then destroy the client's data key in the same transaction."""

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 from zoneinfo import available_timezones
 
 from application.errors import Conflict
+from application.ports import Clock
 from application.store import EventStore, Saved
 from domain.errors import InvalidCommand
 from domain.practices.practice import Practice, practice_id_for
@@ -18,8 +20,9 @@ SETTINGS = frozenset({"require_staff_mfa", *SCHEDULING_SETTINGS})
 
 
 class PracticeService:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, clock: Clock | None = None) -> None:
         self.store = store
+        self.clock = clock
 
     def register(
         self, name: str, slug: str, time_zone: str, settings: dict[str, Any] | None = None
@@ -63,4 +66,11 @@ class PracticeService:
     def retire_appointment_type(self, practice_id: UUID, code: str) -> Saved:
         practice = self.get(practice_id)
         practice.retire_appointment_type(code)
+        return self.store.save_one(practice)
+
+    def set_supervision_requirement(self, practice_id: UUID, license_type: str, monthly_hours: Decimal) -> Saved:
+        if self.clock is None:
+            raise RuntimeError("PracticeService was built without a clock.")
+        practice = self.get(practice_id)
+        practice.set_supervision_requirement(license_type, monthly_hours, self.clock.now())
         return self.store.save_one(practice)

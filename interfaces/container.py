@@ -28,6 +28,9 @@ from adapters.settings import Settings
 from adapters.twilio_sms import TwilioSms
 from application.audit_trail import AuditTrail
 from application.clients import ClientService
+from application.clinical.note_templates import NoteTemplateService
+from application.clinical.notes import NoteService
+from application.compliance import ComplianceService
 from application.identity.accounts import AccountService
 from application.identity.members import MemberService
 from application.identity.policy import IdentityPolicy
@@ -40,6 +43,8 @@ from application.scheduling.calendar_export import CalendarExportService, Calend
 from application.scheduling.front_desk import FrontDeskService
 from application.scheduling.waitlist import WaitlistService
 from application.store import EventStore
+from application.supervision import SupervisionService
+from domain.compliance.rules import RULESETS, RuleSetVersions
 from domain.reminders.reminder import RetryPolicy
 from domain.scheduling.schedule import ClinicianSchedule
 from domain.scheduling.waitlist import Waitlist
@@ -48,10 +53,13 @@ from projections.appointment_book import AppointmentBook, AppointmentBookView
 from projections.attendance_metrics import AttendanceMetrics, AttendanceMetricsView
 from projections.base import View
 from projections.client_directory import ClientDirectory, ClientDirectoryView
+from projections.clinical_notes import ClinicalNotes, ClinicalNotesView
+from projections.compliance.projection import Compliance, ComplianceView
 from projections.front_desk_tasks import FrontDeskTasks, FrontDeskTasksView
 from projections.member_directory import MemberDirectory, MemberDirectoryView
 from projections.reminder_schedule import ReminderSchedule, ReminderScheduleView
 from projections.sms_routing import SmsRouting, SmsRoutingView
+from projections.supervision_log import SupervisionLog, SupervisionLogView
 from projections.waitlist import WaitlistProjection, WaitlistView
 
 PROJECTIONS: dict[str, tuple[type[Any], type[View]]] = {
@@ -64,6 +72,9 @@ PROJECTIONS: dict[str, tuple[type[Any], type[View]]] = {
     ReminderSchedule.name: (ReminderSchedule, ReminderScheduleView),
     SmsRouting.name: (SmsRouting, SmsRoutingView),
     FrontDeskTasks.name: (FrontDeskTasks, FrontDeskTasksView),
+    ClinicalNotes.name: (ClinicalNotes, ClinicalNotesView),
+    SupervisionLog.name: (SupervisionLog, SupervisionLogView),
+    Compliance.name: (Compliance, ComplianceView),
 }
 
 
@@ -73,6 +84,8 @@ class Container:
     database_url: str = ""
     live: LiveProjections | None = None
     clock: Clock = field(default_factory=SystemClock)
+    rulesets: RuleSetVersions = RULESETS
+    """Every version of the compliance rules (domain/compliance/rules.py); tests pass their own."""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -107,11 +120,11 @@ class Container:
 
     @cached_property
     def practices(self) -> PracticeService:
-        return PracticeService(self.store)
+        return PracticeService(self.store, self.clock)
 
     @cached_property
     def clients(self) -> ClientService:
-        return ClientService(self.store)
+        return ClientService(self.store, self.clock)
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -157,6 +170,8 @@ class Container:
             view = InfrastructureFactory.construct(env=env).tracking_recorder(view_cls)
             if isinstance(view, ClientDirectoryView):
                 view.index = self.blind_index
+            if isinstance(view, ComplianceView):
+                view.rulesets = self.rulesets
             if isinstance(view, SmsRoutingView):
                 view.index = self.phone_index
             runners[name] = ProjectionRunner(self.store, projection_cls(view=view))
@@ -263,8 +278,42 @@ class Container:
         return view
 
     @cached_property
+    def supervision_log(self) -> SupervisionLogView:
+        view = self.view(SupervisionLog.name)
+        assert isinstance(view, SupervisionLogView)
+        return view
+
+    @cached_property
+    def supervision(self) -> SupervisionService:
+        return SupervisionService(self.store, self.clock, self.supervision_log)
+
+    @cached_property
+    def compliance_view(self) -> ComplianceView:
+        view = self.view(Compliance.name)
+        assert isinstance(view, ComplianceView)
+        return view
+
+    @cached_property
+    def compliance(self) -> ComplianceService:
+        return ComplianceService(self.store, self.clock, self.compliance_view)
+
+    @cached_property
     def front_desk(self) -> FrontDeskService:
         return FrontDeskService(self.store, self.clock)
+
+    @cached_property
+    def notes(self) -> NoteService:
+        return NoteService(self.store, self.clock)
+
+    @cached_property
+    def note_templates(self) -> NoteTemplateService:
+        return NoteTemplateService(self.store)
+
+    @cached_property
+    def clinical_notes(self) -> ClinicalNotesView:
+        view = self.view(ClinicalNotes.name)
+        assert isinstance(view, ClinicalNotesView)
+        return view
 
     @cached_property
     def inbound_sms(self) -> InboundSmsService:

@@ -1,5 +1,5 @@
-"""Time-driven work the server (and the worker) runs on a timer: the HIPAA training sweep and the
-data-quality flag on visits left open."""
+"""Time-driven work the server (and the worker) runs on a timer: the HIPAA training sweep, the
+data-quality flag on visits left open, waitlist offers and the compliance day."""
 
 from __future__ import annotations
 
@@ -48,6 +48,16 @@ def sweep_waitlists(k: Container) -> int:
     return changed
 
 
+def start_compliance_days(k: Container) -> int:
+    """Start each practice's local day for the compliance engine (day 5, day 90, month end ...
+    turn at local midnight); returns how many practices started a new day."""
+    k.runner("compliance").catch_up()
+    started = k.compliance.start_days().started
+    if started:
+        log.info("compliance_days_started", practices=len(started))
+    return len(started)
+
+
 def sweep_periodically(k: Container, stop: threading.Event, interval: float = 3600.0) -> None:
     """Hourly; reminders and lapses are issued once per training cycle, so repeats are harmless."""
     while not stop.is_set():
@@ -55,7 +65,7 @@ def sweep_periodically(k: Container, stop: threading.Event, interval: float = 36
             sweep_hipaa_training(k)
         except Exception:
             log.exception("hipaa_sweep_failed")
-        for sweep in (flag_unrecorded_visits, sweep_waitlists):
+        for sweep in (flag_unrecorded_visits, sweep_waitlists, start_compliance_days):
             try:
                 sweep(k)
             except Exception:

@@ -91,6 +91,7 @@ class MemberDirectory(Projection[MemberDirectoryView]):
         Membership.Accepted.TOPIC,
         Membership.RoleChanged.TOPIC,
         Membership.SupervisorAssigned.TOPIC,
+        Membership.LicenseChanged.TOPIC,
         Membership.ClientsLinked.TOPIC,
         Membership.Deactivated.TOPIC,
         Membership.Reactivated.TOPIC,
@@ -124,6 +125,10 @@ class MemberDirectory(Projection[MemberDirectoryView]):
     @process_event.register
     def _(self, e: Membership.SupervisorAssigned, tracking: Tracking) -> None:
         self._set(e.originator_id, "supervisor_id = %s", e.supervisor_id)
+
+    @process_event.register
+    def _(self, e: Membership.LicenseChanged, tracking: Tracking) -> None:
+        self._set(e.originator_id, "license_type = %s", e.license_type)
 
     @process_event.register
     def _(self, e: Membership.ClientsLinked, tracking: Tracking) -> None:

@@ -180,6 +180,11 @@ class MemberService:
         member.assign_supervisor(supervisor)
         return self.store.save_one(member)
 
+    def change_license(self, practice_id: UUID, member_id: UUID, license_type: str | None) -> Saved:
+        member = self.get(practice_id, member_id)
+        member.change_license(license_type)
+        return self.store.save_one(member)
+
     def link_clients(self, practice_id: UUID, member_id: UUID, client_ids: list[UUID]) -> Saved:
         member = self.get(practice_id, member_id)
         self._check_clients(practice_id, client_ids)

@@ -16,6 +16,8 @@ from domain.scheduling.consents import ConsentRecord
 STATUSES = ("active", "inactive", "discharged")
 CHANNELS = ("sms", "email", "none")
 CARE_LEVELS = ("basic", "intermediate", "intensive")
+RISK_FLAGS = ("suicidal_ideation", "self_harm", "homicidal_ideation")
+RISK_REASON_MAX = 2000
 
 
 class ClientEvent(Aggregate.Event, Audited):
@@ -111,6 +113,24 @@ class Client(Aggregate):
         opted_out: bool
         keyword: str
 
+    class RiskFlagSet(ClientEvent):
+        """A clinician marked a safety risk (seed 001 Module 7): the reason is clinical content."""
+
+        TOPIC = "careledger/client/risk-flag-set"
+        phi_fields = ("reason",)
+        flag: str
+        reason: str
+        at: datetime
+        by: UUID
+
+    class RiskFlagCleared(ClientEvent):
+        TOPIC = "careledger/client/risk-flag-cleared"
+        phi_fields = ("reason",)
+        flag: str
+        reason: str
+        at: datetime
+        by: UUID
+
     class Erased(ClientEvent):
         """The client's data key was destroyed (crypto-shredding); the history stays."""
 
@@ -173,6 +193,7 @@ class Client(Aggregate):
         self.sms_opt_in = bool(phone)
         self.email_opt_in = bool(email)
         self.sms_opted_out = False
+        self.risk_flags: dict[str, datetime] = {}
 
     def update_demographics(self, changes: dict[str, Any]) -> None:
         self._ensure_not_erased()
@@ -301,6 +322,44 @@ class Client(Aggregate):
         if self.contact_channel == "email" and email_ok:
             return "email"
         return "sms" if sms_ok else ("email" if email_ok else None)
+
+    # --- risk flags -----------------------------------------------------------------------------
+
+    @property
+    def high_risk(self) -> bool:
+        return bool(self.risk_flags)
+
+    def set_risk_flag(self, flag: str, reason: str, at: datetime, by: UUID) -> None:
+        self._ensure_not_erased()
+        reason = self._check_risk(flag, reason)
+        if flag in self.risk_flags:
+            raise IllegalTransition(f"The {flag} flag is set already.")
+        self._risk_flag_set(flag=flag, reason=reason, at=at, by=by)
+
+    @event(RiskFlagSet)
+    def _risk_flag_set(self, flag: str, reason: str, at: datetime, by: UUID) -> None:
+        self.risk_flags[flag] = at
+
+    def clear_risk_flag(self, flag: str, reason: str, at: datetime, by: UUID) -> None:
+        self._ensure_not_erased()
+        reason = self._check_risk(flag, reason)
+        if flag not in self.risk_flags:
+            raise IllegalTransition(f"The {flag} flag is not set.")
+        self._risk_flag_cleared(flag=flag, reason=reason, at=at, by=by)
+
+    @event(RiskFlagCleared)
+    def _risk_flag_cleared(self, flag: str, reason: str, at: datetime, by: UUID) -> None:
+        del self.risk_flags[flag]
+
+    @staticmethod
+    def _check_risk(flag: str, reason: str) -> str:
+        if flag not in RISK_FLAGS:
+            raise InvalidCommand(f"Unknown risk flag {flag!r}.", field="flag", allowed=list(RISK_FLAGS))
+        if not isinstance(reason, str) or not reason.strip():
+            raise ReasonRequired("Setting or clearing a risk flag needs a reason.", field="reason")
+        if len(reason) > RISK_REASON_MAX:
+            raise InvalidCommand(f"A reason is at most {RISK_REASON_MAX} characters.", field="reason")
+        return reason.strip()
 
     def erase(self, reason_code: str) -> None:
         self._ensure_not_erased()

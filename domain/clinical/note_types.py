@@ -9,9 +9,13 @@ and discharge summaries are about the course of care, not one visit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from uuid import UUID
 
-from domain.errors import InvalidCommand
+from domain.errors import DomainError, InvalidCommand
+
+MAX_SECTION_CHARS = 20_000
+MAX_TEMPLATE_NAME = 100
 
 
 @dataclass(frozen=True)
@@ -91,3 +95,37 @@ def check_sections(kind: NoteType, sections: object) -> dict[str, str]:
 
 def missing_sections(kind: NoteType, sections: dict[str, str]) -> list[str]:
     return [name for name in kind.required_sections if not sections.get(name, "").strip()]
+
+
+class TemplateNotFound(DomainError):
+    code = "not_found"
+    kind = "not_found"
+
+
+@dataclass(frozen=True)
+class NoteTemplate:
+    """A practice's starting text for a note type's sections. Boilerplate, never about a client:
+    templates carry no PHI."""
+
+    template_id: UUID
+    name: str
+    note_type: str
+    sections: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def check(cls, template_id: UUID, name: str, note_type_code: str, sections: object) -> NoteTemplate:
+        kind = note_type(note_type_code)
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidCommand("A template needs a name.", field="name")
+        if len(name.strip()) > MAX_TEMPLATE_NAME:
+            raise InvalidCommand(f"A template name has at most {MAX_TEMPLATE_NAME} characters.", field="name")
+        checked = check_sections(kind, sections)
+        for section, text in checked.items():
+            if len(text) > MAX_SECTION_CHARS:
+                raise InvalidCommand(f"A section has at most {MAX_SECTION_CHARS} characters.",
+                                     field=f"sections.{section}")
+        return cls(template_id, name.strip(), kind.code, checked)
+
+    def prefill(self, sections: dict[str, str]) -> dict[str, str]:
+        """The template's text under the given sections: a given section replaces the default."""
+        return {**self.sections, **sections}

@@ -178,6 +178,28 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class AsOf:
+    """"Were we compliant on date X?": the findings at the end of that local day under the rule
+    version in force on it."""
+
+    practice_id: UUID
+    on: date
+    moment: datetime
+    ruleset: str
+    rule_version: int
+    effective_from: date
+    findings: list[Finding]
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.violation]
+
+    @property
+    def compliant(self) -> bool:
+        return not self.violations
+
+
+@dataclass(frozen=True)
 class _Ctx:
     ruleset: RuleSet
     facts: Facts

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import IllegalTransition, InvalidCommand
 from domain.events import Audited
+from domain.identity.licenses import license_type as check_license_type
 from domain.identity.permissions import ROLES, STAFF_ROLES, check_role, effective_permissions
 from domain.identity.user_account import normalise_email
 
@@ -72,6 +73,10 @@ class Membership(Aggregate):
         TOPIC = "careledger/membership/supervisor-assigned"
         supervisor_id: UUID | None
 
+    class LicenseChanged(Aggregate.Event, Audited):
+        TOPIC = "careledger/membership/license-changed"
+        license_type: str | None
+
     class ClientsLinked(Aggregate.Event, Audited):
         TOPIC = "careledger/membership/clients-linked"
         client_ids: list[UUID]
@@ -117,6 +122,7 @@ class Membership(Aggregate):
             raise InvalidCommand("A member needs a name.", field="full_name")
         effective_permissions(role, overrides)
         cls._check_clients(role, client_ids or [])
+        cls._check_license(role, license_type)
         return cls(
             practice_id=practice_id,
             email=normalise_email(email),
@@ -135,6 +141,14 @@ class Membership(Aggregate):
             raise InvalidCommand(f"A {role} membership names the client records it may see.", field="client_ids")
         if role not in PORTAL_ROLES and client_ids:
             raise InvalidCommand("Only client and family-member memberships link client records.", field="client_ids")
+
+    @staticmethod
+    def _check_license(role: str, license_type: str | None) -> None:
+        if license_type is None:
+            return
+        if role in PORTAL_ROLES:
+            raise InvalidCommand("Only staff have licenses.", field="license_type")
+        check_license_type(license_type)
 
     @event(Invited)
     def __init__(
@@ -253,6 +267,16 @@ class Membership(Aggregate):
     @event(SupervisorAssigned)
     def _supervisor_assigned(self, supervisor_id: UUID | None) -> None:
         self.supervisor_id = supervisor_id
+
+    def change_license(self, license_type: str | None) -> None:
+        self._require_active()
+        self._check_license(self.role, license_type)
+        if license_type != self.license_type:
+            self._license_changed(license_type=license_type)
+
+    @event(LicenseChanged)
+    def _license_changed(self, license_type: str | None) -> None:
+        self.license_type = license_type
 
     def link_clients(self, client_ids: list[UUID]) -> None:
         self._require_active()

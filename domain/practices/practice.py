@@ -1,19 +1,23 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.clinical.note_types import NoteTemplate, TemplateNotFound
 from domain.errors import IllegalTransition, InvalidCommand
 from domain.events import Audited
+from domain.identity import licenses
 from domain.practices.scheduling_policy import SchedulingPolicy
 from domain.scheduling.appointment_types import BUILT_IN_TYPES, AppointmentType
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+MAX_SUPERVISION_HOURS = Decimal(40)
+HOURS_STEP = Decimal("0.25")
 PRACTICE_NAMESPACE = UUID("8f0b5e8e-4d6c-4d1e-9a55-6b1f0c3c2a10")
 
 
@@ -68,6 +72,27 @@ class Practice(Aggregate):
         TOPIC = "careledger/practice/appointment-type-retired"
         code: str
 
+    class SupervisionRequirementSet(Aggregate.Event, Audited):
+        """The monthly supervision hours a license type needs in this practice (0: none)."""
+
+        TOPIC = "careledger/practice/supervision-requirement-set"
+        license_type: str
+        monthly_hours: Decimal
+        at: datetime
+
+    class NoteTemplateSaved(Aggregate.Event, Audited):
+        """A practice's starting text for a note type (boilerplate: no PHI)."""
+
+        TOPIC = "careledger/practice/note-template-saved"
+        template_id: UUID
+        name: str
+        note_type: str
+        sections: dict[str, str]
+
+    class NoteTemplateRetired(Aggregate.Event, Audited):
+        TOPIC = "careledger/practice/note-template-retired"
+        template_id: UUID
+
     @classmethod
     def create_id(cls, slug: str, **_: Any) -> UUID:
         return practice_id_for(slug)
@@ -90,6 +115,8 @@ class Practice(Aggregate):
         self.baa: dict[str, Any] | None = None
         self.own_types: dict[str, AppointmentType] = {}
         self.retired_types: set[str] = set()
+        self.supervision_hours: dict[str, Decimal] = {}
+        self.note_templates: dict[UUID, NoteTemplate] = {}
 
     @property
     def practice_id(self) -> UUID:
@@ -142,6 +169,50 @@ class Practice(Aggregate):
     @event(AppointmentTypeRetired)
     def _type_retired(self, code: str) -> None:
         self.retired_types.add(code)
+
+    def supervision_requirements(self) -> dict[str, Decimal]:
+        """License type -> monthly hours: the defaults overlaid with this practice's own figures."""
+        merged = {**licenses.default_supervision_hours(), **self.supervision_hours}
+        return {code: hours for code, hours in merged.items() if hours > 0}
+
+    def set_supervision_requirement(self, license_type: str, monthly_hours: Decimal, at: datetime) -> None:
+        licenses.license_type(license_type)
+        if not isinstance(monthly_hours, Decimal) or not monthly_hours.is_finite():
+            raise InvalidCommand("Monthly hours must be a number.", field="monthly_hours")
+        if not Decimal(0) <= monthly_hours <= MAX_SUPERVISION_HOURS or monthly_hours % HOURS_STEP:
+            raise InvalidCommand(
+                f"Monthly hours run from 0 to {MAX_SUPERVISION_HOURS} in steps of {HOURS_STEP}.",
+                field="monthly_hours",
+            )
+        if self.supervision_requirements().get(license_type, Decimal(0)) != monthly_hours:
+            self._supervision_requirement_set(license_type=license_type, monthly_hours=monthly_hours, at=at)
+
+    @event(SupervisionRequirementSet)
+    def _supervision_requirement_set(self, license_type: str, monthly_hours: Decimal, at: datetime) -> None:
+        self.supervision_hours[license_type] = monthly_hours
+
+    def note_template(self, template_id: UUID) -> NoteTemplate:
+        try:
+            return self.note_templates[template_id]
+        except KeyError:
+            raise TemplateNotFound(f"No note template {template_id}.") from None
+
+    def save_note_template(self, template: NoteTemplate) -> None:
+        if self.note_templates.get(template.template_id) != template:
+            self._note_template_saved(template_id=template.template_id, name=template.name,
+                                      note_type=template.note_type, sections=dict(template.sections))
+
+    @event(NoteTemplateSaved)
+    def _note_template_saved(self, template_id: UUID, name: str, note_type: str, sections: dict[str, str]) -> None:
+        self.note_templates[template_id] = NoteTemplate(template_id, name, note_type, dict(sections))
+
+    def retire_note_template(self, template_id: UUID) -> None:
+        self.note_template(template_id)
+        self._note_template_retired(template_id=template_id)
+
+    @event(NoteTemplateRetired)
+    def _note_template_retired(self, template_id: UUID) -> None:
+        self.note_templates.pop(template_id, None)
 
     def change_settings(self, settings: dict[str, Any]) -> None:
         self._settings_changed(settings={**self.settings, **settings})

@@ -35,8 +35,13 @@ from interfaces.http import (
     staff,
 )
 from interfaces.http import calendar as calendar_routes
+from interfaces.http import compliance as compliance_routes
 from interfaces.http import front_desk as front_desk_routes
 from interfaces.http import metrics as metrics_routes
+from interfaces.http import note_templates as note_template_routes
+from interfaces.http import notes as note_routes
+from interfaces.http import risk_flags as risk_flag_routes
+from interfaces.http import supervision as supervision_routes
 from interfaces.http import waitlist as waitlist_routes
 from interfaces.http import webhooks as webhook_routes
 from interfaces.http.deps import route_policy
@@ -132,7 +137,12 @@ def create_app(container: Container, *, background: bool = False) -> FastAPI:
     app.include_router(waitlist_routes.router)
     app.include_router(front_desk_routes.router)
     app.include_router(metrics_routes.router)
+    app.include_router(risk_flag_routes.router)
+    app.include_router(supervision_routes.router)
     app.include_router(webhook_routes.router)
+    app.include_router(compliance_routes.router)
+    app.include_router(note_routes.router)
+    app.include_router(note_template_routes.router)
     check_access_policies(app)
     return app
 

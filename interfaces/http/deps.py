@@ -194,6 +194,7 @@ ViewAppointments = Annotated[Caller, Depends(Authorize(P.VIEW_APPOINTMENTS))]
 EditAppointments = Annotated[Caller, Depends(Authorize(P.EDIT_APPOINTMENTS))]
 ViewSettings = Annotated[Caller, Depends(Authorize(P.VIEW_SETTINGS))]
 EditSettings = Annotated[Caller, Depends(Authorize(P.EDIT_SETTINGS))]
+ViewBilling = Annotated[Caller, Depends(Authorize(P.VIEW_BILLING))]
 
 
 def route_policy(route: APIRoute) -> Authorize | Callable[..., Any] | None:

@@ -7,6 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from application.errors import Unavailable
 from domain.identity.membership import Membership
@@ -21,7 +22,7 @@ from interfaces.http.identity_schemas import (
     SupervisorIn,
     TrainingIn,
 )
-from interfaces.http.schemas import Accepted
+from interfaces.http.schemas import Accepted, Strict
 
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
 
@@ -88,6 +89,16 @@ def override_permissions(member_id: UUID, body: PermissionsIn, caller: ManageTea
 @router.put("/{member_id}/supervisor", response_model=Accepted)
 def assign_supervisor(member_id: UUID, body: SupervisorIn, caller: ManageTeam, k: ContainerDep) -> Accepted:
     return _accepted(k.members.assign_supervisor(caller.practice_id, member_id, body.supervisor_id))
+
+
+class LicenseIn(Strict):
+    license_type: str | None = Field(max_length=40, description="A license type code, or null for none.")
+
+
+@router.patch("/{member_id}/license", response_model=Accepted)
+def change_license(member_id: UUID, body: LicenseIn, caller: ManageTeam, k: ContainerDep) -> Accepted:
+    """Staff only; supervised license types (associates, LMSW, interns) log supervision hours."""
+    return _accepted(k.members.change_license(caller.practice_id, member_id, body.license_type))
 
 
 @router.put("/{member_id}/clients", response_model=Accepted)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from interfaces.container import Container
-from interfaces.sweeps import flag_unrecorded_visits, sweep_hipaa_training, sweep_waitlists
+from interfaces.sweeps import flag_unrecorded_visits, start_compliance_days, sweep_hipaa_training, sweep_waitlists
 
 
 @dataclass(frozen=True)
@@ -26,4 +26,5 @@ PERIODIC_SWEEPS: list[PeriodicSweep] = [
     PeriodicSweep("hipaa_training", 3600.0, sweep_hipaa_training),
     PeriodicSweep("unrecorded_attendance", 600.0, flag_unrecorded_visits),
     PeriodicSweep("waitlist_offers", 300.0, sweep_waitlists),
+    PeriodicSweep("compliance_day", 300.0, start_compliance_days),
 ]

@@ -186,13 +186,47 @@ def test_ids_of_another_practice_answer_404_and_change_nothing(api: TestClient, 
         "latest_date": (today + timedelta(days=30)).isoformat()})
     assert r.status_code == 201, r.text
     entry_id = r.json()["id"]
-    ids = {"task_id": str(task.id), "entry_id": entry_id, "client_id": client_id, "member_id": staff_id, "staff_id": staff_id, "alert_id": alert_id,
+    r = api.post("/api/v1/notes", headers=alpha, json={
+        "client_id": client_id, "note_type": "progress", "service_date": yesterday, "sections": {"content": "Iso"}})
+    assert r.status_code == 201, r.text
+    note_id = r.json()["id"]
+    r = api.post("/api/v1/practice/note-templates", headers=alpha,
+                 json={"name": "Iso", "note_type": "progress", "sections": {}})
+    assert r.status_code == 201, r.text
+    template_id = r.json()["id"]
+    token("supervisor")
+    r = api.post("/api/v1/supervision/sessions", headers=token("clinician", actor="iso-clinician"), json={
+        "supervisor_id": str(member_id("supervisor")), "session_date": yesterday, "hours": 1, "format": "individual"})
+    assert r.status_code == 201, r.text
+    session_id = r.json()["id"]
+    ids = {"note_id": note_id, "template_id": template_id, "session_id": session_id, "flag": "suicidal_ideation",
+           "task_id": str(task.id), "entry_id": entry_id, "client_id": client_id, "member_id": staff_id, "staff_id": staff_id, "alert_id": alert_id,
            "clinician_id": staff_id, "appointment_id": appointment_id, "consent_id": consent_id,
            "token": f"{uuid4()}.{'x' * 43}"}  # never a live feed token: that route is public
     cancel = {"by": "practice", "reason_code": "moved"}
     closure = {"first_day": (soon + timedelta(days=30)).date().isoformat()}
     beta_staff = str(member_id("admin", "beta"))
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {
+        ("GET", "/api/v1/notes/{note_id}"): None,
+        ("GET", "/api/v1/notes/{note_id}/versions"): None,
+        ("PATCH", "/api/v1/notes/{note_id}"): {"sections": {"plan": "Hijacked"}},
+        ("POST", "/api/v1/notes/{note_id}/appointment"): {"appointment_id": appointment_id},
+        ("POST", "/api/v1/notes/{note_id}/submit"): None,
+        ("POST", "/api/v1/notes/{note_id}/return"): {"reason": "Needs more detail."},
+        ("POST", "/api/v1/notes/{note_id}/sign"): None,
+        ("POST", "/api/v1/notes/{note_id}/cosign"): None,
+        ("POST", "/api/v1/notes/{note_id}/amend"): {"reason": "Correction.", "sections": {"plan": "Hijacked"}},
+        ("POST", "/api/v1/notes/{note_id}/addenda"): {"text": "Hijacked"},
+        ("DELETE", "/api/v1/practice/note-templates/{template_id}"): None,
+        ("POST", "/api/v1/clients/{client_id}/risk-flags"): {"flag": "suicidal_ideation", "reason": "Intruder"},
+        ("POST", "/api/v1/clients/{client_id}/risk-flags/{flag}/clear"): {"reason": "Intruder"},
+        ("GET", "/api/v1/clients/{client_id}/risk-flags"): None,
+        ("PATCH", "/api/v1/members/{member_id}/license"): {"license_type": "LMSW"},
+        ("GET", "/api/v1/supervision/sessions/{session_id}"): None,
+        ("PATCH", "/api/v1/supervision/sessions/{session_id}"): {"hours": 2},
+        ("POST", "/api/v1/supervision/sessions/{session_id}/sign"): None,
+        ("POST", "/api/v1/compliance/alerts/{alert_id}/acknowledge"): {"note": "seen"},
+        ("GET", "/api/v1/appointments/{appointment_id}/billing-hold"): None,
         ("GET", "/api/v1/members/{member_id}"): None,
         ("POST", "/api/v1/members/{member_id}/role"): {"role": "supervisor", "reason": "promotion"},
         ("PUT", "/api/v1/members/{member_id}/permissions"): {"overrides": {"view_audit": True}},
@@ -252,7 +286,8 @@ def test_ids_of_another_practice_answer_404_and_change_nothing(api: TestClient, 
         return {
             "chart": chart.json(), "member": member.json(),
             "versions": [container.store.repository.get(UUID(i)).version
-                         for i in (client_id, staff_id, alert_id, appointment_id, str(task.id))],
+                         for i in (client_id, staff_id, alert_id, appointment_id, str(task.id), note_id,
+                                   session_id)],
             "appointment": api.get(f"/api/v1/appointments/{appointment_id}", headers=alpha).json(),
         }
 

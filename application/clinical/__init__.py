@@ -1,0 +1,1 @@
+"""Clinical documentation: the note service and the practice's note templates."""

@@ -81,7 +81,7 @@ def _client(rng: random.Random, i: int) -> tuple[str, dict[str, object]]:
         "address": {"line1": f"{100 + i} Peachtree St", "city": "Atlanta", "state": "GA", "zip": "30303"},
         "emergency_contact": {"name": f"{rng.choice(FIRST)} {last}", "phone": "+1 404 555 0199",
                               "relationship": rng.choice(("spouse", "parent", "sibling", "friend"))},
-        "insurance_primary": {"payer": payer, "member_id": f"M{rng.randrange(10**8, 10**9)}"},
+        "insurance_primary": None if i == 7 else {"payer": payer, "member_id": f"M{rng.randrange(10**8, 10**9)}"},
         "referring_provider": rng.choice(("Dr. Lee (PCP)", "Self-referral", "Grady ER", None)),
     }
 
@@ -94,7 +94,7 @@ def load_demo(k: Container, step: Callable[[str], None] | None = None) -> int:
     """
     added = 0
     password = k.settings.demo_password
-    trained_on = k.clock.now().date() - timedelta(days=30)
+    trained_on = k.clock.now().date() - timedelta(days=120)
     for spec in PRACTICES:
         pid = practice_id_for(spec.slug)
         with audit.acting(audit.system("system:demo", practice_id=pid)):
@@ -108,8 +108,10 @@ def load_demo(k: Container, step: Callable[[str], None] | None = None) -> int:
                 email = demo_email(role, spec.slug)
                 staff[role] = membership_id_for(pid, email)
                 if not k.store.exists(staff[role]):
+                    # The care-team member's training runs out within the month (a reminder to show).
+                    on = trained_on - timedelta(days=240) if role == "care_team" else trained_on
                     k.members.provision(pid, email, name, role, password, license_type=license_type,
-                                        hipaa_training_on=trained_on)
+                                        hipaa_training_on=on)
                     added += 1
                 if step:
                     step("staff")
@@ -141,7 +143,8 @@ def load_demo(k: Container, step: Callable[[str], None] | None = None) -> int:
                     for client_id in caseloads[staff["supervisor"]]:
                         if staff["supervisor"] not in k.store.load(client_id, Client).care_team:
                             k.clients.assign(pid, client_id, staff["supervisor"], "clinician")
-                    added += load_history(k, pid, caseloads, step)
+                    added += load_history(k, pid, caseloads, step,
+                                          supervision=(staff["supervisor"], staff["clinician"]))
             for role, portal_name, client_n in spec.portal:
                 email = demo_email(role, spec.slug)
                 if not k.store.exists(membership_id_for(pid, email)):

@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from uuid import UUID, uuid5
 
 from adapters.clock import FrozenClock
@@ -23,6 +24,7 @@ from domain.scheduling.appointment_types import BUILT_IN_TYPES
 from domain.scheduling.consents import AGE_OF_MAJORITY, ConsentRecord, age_on
 from domain.scheduling.schedule import ClinicianSchedule, schedule_id_for
 from domain.scheduling.working_time import local_to_utc, zone
+from interfaces.cli.demo_clinical import Action, Completed, clinical_actions
 from interfaces.container import Container
 
 WEEKS_BACK = 12
@@ -100,7 +102,8 @@ def plan(
 
 
 def load_history(
-    k: Container, practice_id: UUID, caseloads: dict[UUID, list[UUID]], step: Callable[[str], None] | None = None
+    k: Container, practice_id: UUID, caseloads: dict[UUID, list[UUID]], step: Callable[[str], None] | None = None,
+    supervision: tuple[UUID, UUID] | None = None,
 ) -> int:
     """Book and settle the planned visits in time order; returns how many appointments were made."""
     practice = k.practices.get(practice_id)
@@ -112,25 +115,32 @@ def load_history(
     kind = BUILT_IN_TYPES["therapy_session"].with_changes(buffer_after_minutes=7)
     k.practices.save_appointment_type(practice_id, kind)
     _consents(k, practice_id, [c for load in caseloads.values() for c in load], visits, practice.time_zone)
-    actions: list[tuple[datetime, int, Visit]] = []
+    booked = 0
+
+    def book(visit: Visit) -> None:
+        nonlocal booked
+        scheduling.book(practice_id, Booking(visit.client_id, visit.clinician_id, "therapy_session",
+                                             visit.starts_at), appointment_id=visit.appointment_id)
+        booked += 1
+        if step:
+            step("appointment")
+
+    actions: list[Action] = []
     for visit in visits:
-        actions.append((visit.booked_at, 0, visit))
+        actions.append((visit.booked_at, 0, partial(book, visit)))
         if visit.outcome not in {"future", "left_open"}:
-            actions.append((visit.outcome_at, 1, visit))
+            actions.append((visit.outcome_at, 1, partial(_settle, scheduling, practice_id, visit)))
+    if supervision is not None:
+        completed = [Completed(v.appointment_id, v.client_id, v.clinician_id, v.starts_at, v.outcome_at)
+                     for v in visits if v.outcome == "completed"]
+        first_day = min(v.starts_at for v in visits).astimezone(zone(practice.time_zone)).date()
+        actions += clinical_actions(k, practice_id, practice.time_zone, completed, *supervision, first_day, now)
     actions.sort(key=lambda a: (a[0], a[1]))
     for clinician_id in caseloads:
         scheduling.set_working_hours(practice_id, clinician_id, WORKING_HOURS, LUNCH)
-    booked = 0
-    for at, kind_of_action, visit in actions:
+    for at, _, act in actions:
         clock.set(at)
-        if kind_of_action == 0:
-            scheduling.book(practice_id, Booking(visit.client_id, visit.clinician_id, "therapy_session",
-                                                 visit.starts_at), appointment_id=visit.appointment_id)
-            booked += 1
-            if step:
-                step("appointment")
-        else:
-            _settle(scheduling, practice_id, visit)
+        act()
     return booked
 
 
@@ -151,8 +161,9 @@ def _consents(k: Container, practice_id: UUID, client_ids: list[UUID], visits: l
     """Informed consent signed before the first visit (a year's validity), a guardian's consent for
     minors; the history's visits are all in person."""
     first_visit = min(v.starts_at for v in visits) if visits else datetime.now(UTC)
-    signed = first_visit - timedelta(days=30)
-    for client_id in client_ids:
+    for n, client_id in enumerate(client_ids):
+        # The fourth client's yearly consent runs out within the month (a renewal reminder to show).
+        signed = first_visit - timedelta(days=30 if n != 3 else 345 - 7 * WEEKS_BACK)
         client: Client = k.store.load(client_id, Client)
         if client.consents:
             continue

@@ -39,6 +39,16 @@ def test_demo_is_idempotent_and_projections_report(isolated_database_url: str, m
     assert _count(isolated_database_url, "SELECT count(*) FROM appointment_book WHERE late") > 0
     weeks = _count(isolated_database_url, "SELECT count(DISTINCT date_trunc('week', starts_at)) FROM appointment_book")
     assert weeks >= 14
+    # notes for the history, and every kind of compliance alert the demo is meant to show
+    signed = dict(_rows(isolated_database_url, "SELECT fully_signed_at IS NOT NULL, count(*) FROM cp_notes GROUP BY 1"))
+    assert signed[True] > 300 and signed[False] > 5
+    alerts = {r[0] for r in _rows(isolated_database_url, "SELECT DISTINCT rule_code || ':' || step FROM cp_alerts "
+                                                          "WHERE status <> 'resolved'")}
+    assert {"GA-NOTE-SIGNATURE:reminder", "GA-NOTE-SIGNATURE:supervisor_alert", "GA-NOTE-SIGNATURE:billing_hold",
+            "GA-PLAN-REVIEW:reminder", "GA-PLAN-REVIEW:out_of_compliance", "GA-SAFETY-PLAN:missing",
+            "GA-SUPERVISION-HOURS:shortfall", "GA-SUPERVISION-NOTE:overdue", "GA-INFORMED-CONSENT:reminder",
+            "GA-HIPAA-TRAINING:reminder", "DQ-NOTE-LINK:missing", "DQ-DEMOGRAPHICS:incomplete",
+            "ESC-OVERDUE-NOTE:escalation"} <= alerts
     second = runner.invoke(app, ["demo"])
     assert second.exit_code == 0 and "0 new aggregates" in second.output
     assert _count(isolated_database_url, "SELECT count(*) FROM careledger_events") == events

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -126,31 +126,49 @@ class ProjectionRunner:
 
 
 class LiveProjections:
-    """Keeps a set of projections caught up, woken by the event table's NOTIFY."""
+    """Keeps a set of projections caught up, woken by the event table's NOTIFY.
 
-    def __init__(self, runners: list[ProjectionRunner], conninfo: str, poll: float = 1.0) -> None:
+    Runners named in `separate` get a thread of their own, so a projection with costly batches
+    (the compliance engine evaluates rules) does not hold the others back.
+    """
+
+    def __init__(
+        self, runners: list[ProjectionRunner], conninfo: str, poll: float = 1.0, separate: Collection[str] = ()
+    ) -> None:
         self.runners = runners
         self.conninfo = conninfo
         self.poll = poll
         self.stop_event = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None
+        self._threads: list[threading.Thread] = []
+        self._errors: dict[int, BaseException] = {}
+        shared = [r for r in runners if r.name not in separate]
+        self._groups = [g for g in [shared, *([r] for r in runners if r.name in separate)] if g]
+
+    @property
+    def error(self) -> BaseException | None:
+        """The last failure of any group until that group's next pass succeeds (for /health)."""
+        return next(iter(self._errors.values()), None)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
-        self._thread.start()
+        for n, group in enumerate(self._groups):
+            thread = threading.Thread(target=self._run, args=(n, group), name=f"projections-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self.stop_event.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
 
-    def _run(self) -> None:
-        """Supervised: a failing batch is logged and retried after a pause, never silently lost.
+    def wait(self, interval: float = 1.0) -> None:
+        """Block while the threads run (the `projections run` command)."""
+        while any(t.is_alive() for t in self._threads):
+            for thread in self._threads:
+                thread.join(interval)
 
-        `error` holds the last failure until a pass succeeds again, for /health to report.
-        """
-        recorder = self.runners[0].store.recorder if self.runners else None
+    def _run(self, n: int, runners: list[ProjectionRunner]) -> None:
+        """Supervised: a failing batch is logged and retried after a pause, never silently lost."""
+        recorder = runners[0].store.recorder if runners else None
         channel = getattr(recorder, "channel_name", "careledger_events")
         pause = self.poll
         while not self.stop_event.is_set():
@@ -158,14 +176,14 @@ class LiveProjections:
                 with psycopg.connect(self.conninfo, autocommit=True) as listen:
                     listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     while not self.stop_event.is_set():
-                        for runner in self.runners:
+                        for runner in runners:
                             runner.catch_up(stop=self.stop_event)
-                        self.error = None
+                        self._errors.pop(n, None)
                         pause = self.poll
                         for _ in listen.notifies(timeout=self.poll, stop_after=1):
                             pass
             except Exception as e:
-                self.error = e
+                self._errors[n] = e
                 log.exception("projection pass failed; retrying in %.1fs", pause)
                 self.stop_event.wait(pause)
                 pause = min(pause * 2, 30.0)

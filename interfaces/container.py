@@ -31,6 +31,8 @@ from application.clients import ClientService
 from application.clinical.note_templates import NoteTemplateService
 from application.clinical.notes import NoteService
 from application.compliance import ComplianceService
+from application.dashboards import DashboardService
+from application.digests import DigestReads, DigestService
 from application.identity.accounts import AccountService
 from application.identity.members import MemberService
 from application.identity.policy import IdentityPolicy
@@ -54,6 +56,7 @@ from projections.attendance_metrics import AttendanceMetrics, AttendanceMetricsV
 from projections.base import View
 from projections.client_directory import ClientDirectory, ClientDirectoryView
 from projections.clinical_notes import ClinicalNotes, ClinicalNotesView
+from projections.compliance.documentation import DocumentationMetrics
 from projections.compliance.projection import Compliance, ComplianceView
 from projections.front_desk_tasks import FrontDeskTasks, FrontDeskTasksView
 from projections.member_directory import MemberDirectory, MemberDirectoryView
@@ -298,6 +301,24 @@ class Container:
         return ComplianceService(self.store, self.clock, self.compliance_view)
 
     @cached_property
+    def documentation_metrics(self) -> DocumentationMetrics:
+        return DocumentationMetrics(self.compliance_view)
+
+    @cached_property
+    def dashboards(self) -> DashboardService:
+        return DashboardService(
+            self.clock, self.attendance_metrics, self.documentation_metrics, self.compliance_view,
+            self.member_directory,
+        )
+
+    @cached_property
+    def digests(self) -> DigestService:
+        """The daily digest and Monday weekly report mails (worker sweep `digests`)."""
+        reads = DigestReads(self.member_directory, self.compliance_view, self.attendance_metrics,
+                            self.appointment_book, self.clinical_notes)
+        return DigestService(self.store, self.clock, self.mailer, reads)
+
+    @cached_property
     def front_desk(self) -> FrontDeskService:
         return FrontDeskService(self.store, self.clock)
 
@@ -329,7 +350,7 @@ class Container:
         return AuditChain(self.pool, self.secrets.audit_signing_key)
 
     def live_projections(self) -> LiveProjections:
-        return LiveProjections(self.runners, self.database_url)
+        return LiveProjections(self.runners, self.database_url, separate=(Compliance.name,))
 
     def close(self) -> None:
         for runner in self.__dict__.get("_runners", {}).values():

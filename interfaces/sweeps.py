@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 from application import audit
+from application.digests import DigestOutcome
 from application.identity.members import SweepResult
 from domain.scheduling.appointment import Appointment
 from interfaces.container import Container
@@ -56,6 +57,18 @@ def start_compliance_days(k: Container) -> int:
     if started:
         log.info("compliance_days_started", practices=len(started))
     return len(started)
+
+
+def send_digests(k: Container) -> list[DigestOutcome]:
+    """Mail the daily digest (and on Mondays the weekly report) to every member whose practice's
+    local time is past 07:00 and who has not had it today; each goes out once (application/digests.py)."""
+    for name in ("members", "compliance", "attendance_metrics", "appointments", "clinical_notes"):
+        k.runner(name).catch_up()
+    outcomes = k.digests.run()
+    sent = sum(1 for o in outcomes if o.outcome == "sent")
+    if sent:
+        log.info("digests_sent", count=sent)
+    return outcomes
 
 
 def sweep_periodically(k: Container, stop: threading.Event, interval: float = 3600.0) -> None:

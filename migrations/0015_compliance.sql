@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS cp_staff (
     active boolean NOT NULL,
     supervisor_id uuid,
     license_type text,
-    joined_on date NOT NULL
+    joined_on date NOT NULL,
+    first_session_on date
 );
 CREATE INDEX IF NOT EXISTS cp_staff_practice ON cp_staff (practice_id);
 CREATE TABLE IF NOT EXISTS cp_trainings (
@@ -38,6 +39,9 @@ CREATE TABLE IF NOT EXISTS cp_clients (
     discharged_on date,
     adult_on date,
     clinician_id uuid,
+    last_clinician_id uuid,
+    last_session_on date,
+    telehealth_since date,
     missing_demographics text[] NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS cp_clients_practice ON cp_clients (practice_id);
@@ -70,9 +74,12 @@ CREATE TABLE IF NOT EXISTS cp_sessions (
     modality text NOT NULL,
     booked_at timestamptz NOT NULL,
     status text NOT NULL,
-    status_at timestamptz
+    status_at timestamptz,
+    signed_at timestamptz
 );
 CREATE INDEX IF NOT EXISTS cp_sessions_practice ON cp_sessions (practice_id, session_date);
+-- The sessions a note-signature rule can still judge: completed and not (yet) signed.
+CREATE INDEX IF NOT EXISTS cp_sessions_documenting ON cp_sessions (practice_id, signed_at) WHERE status = 'completed';
 CREATE TABLE IF NOT EXISTS cp_notes (
     note_id uuid PRIMARY KEY,
     practice_id uuid NOT NULL,
@@ -90,6 +97,7 @@ CREATE TABLE IF NOT EXISTS cp_notes (
 );
 CREATE INDEX IF NOT EXISTS cp_notes_practice ON cp_notes (practice_id, service_date);
 CREATE INDEX IF NOT EXISTS cp_notes_appointment ON cp_notes (appointment_id);
+CREATE INDEX IF NOT EXISTS cp_notes_kind ON cp_notes (practice_id, note_type);
 CREATE TABLE IF NOT EXISTS cp_supervision (
     session_id uuid PRIMARY KEY,
     practice_id uuid NOT NULL,

@@ -120,14 +120,17 @@ METRICS: dict[str, MetricDefinition] = {
 }
 
 
-def _check_counts(**counts: Number) -> None:
+def check_counts(**counts: Number) -> None:
     for name, count in counts.items():
         if isinstance(count, bool) or not isinstance(count, int | Decimal) or count < 0:
             raise InvalidCommand(f"{name} is a count, zero or more.", field=name)
 
 
-def _measure(code: str, numerator: Number, denominator: Number, scale: Decimal = Decimal(1)) -> MetricValue:
-    definition = METRICS[code]
+def measure(
+    definition: MetricDefinition, numerator: Number, denominator: Number, scale: Decimal = Decimal(1)
+) -> MetricValue:
+    """A metric's value from its counts, rounded and judged by its definition (shared by every
+    metric family of the dictionary)."""
     if denominator == 0:
         return MetricValue(None, numerator, denominator, definition.benchmark, "no_data")
     exact = Decimal(numerator) * scale / Decimal(denominator)
@@ -135,11 +138,19 @@ def _measure(code: str, numerator: Number, denominator: Number, scale: Decimal =
     return MetricValue(value, numerator, denominator, definition.benchmark, definition.status(exact))
 
 
-def _rate(code: str, part: Number, whole: Number, part_name: str, whole_name: str) -> MetricValue:
-    _check_counts(**{part_name: part, whole_name: whole})
+def rate(definition: MetricDefinition, part: Number, whole: Number, part_name: str, whole_name: str) -> MetricValue:
+    check_counts(**{part_name: part, whole_name: whole})
     if part > whole:
         raise InvalidCommand(f"{part_name} cannot exceed {whole_name}.", field=part_name)
-    return _measure(code, part, whole, HUNDRED)
+    return measure(definition, part, whole, HUNDRED)
+
+
+def _measure(code: str, numerator: Number, denominator: Number, scale: Decimal = Decimal(1)) -> MetricValue:
+    return measure(METRICS[code], numerator, denominator, scale)
+
+
+def _rate(code: str, part: Number, whole: Number, part_name: str, whole_name: str) -> MetricValue:
+    return rate(METRICS[code], part, whole, part_name, whole_name)
 
 
 def kept_visit_rate(completed: int, scheduled: int) -> MetricValue:
@@ -181,7 +192,7 @@ def rebook_rate(rebooked: int, completed: int) -> MetricValue:
 def sessions_per_working_day(completed: int, working_days: int) -> MetricValue:
     """Completed sessions / working days: local dates of the period on which the clinician has
     working time (see the module docstring: hours minus breaks, not closed, on the schedule)."""
-    _check_counts(completed=completed, working_days=working_days)
+    check_counts(completed=completed, working_days=working_days)
     return _measure("sessions_per_day", completed, working_days)
 
 
@@ -211,7 +222,7 @@ def average_lead_time(total_lead_time: timedelta, booked: int) -> MetricValue:
     appointment recorded after the fact (booked at or after its start) has no lead time and is
     left out.
     """
-    _check_counts(booked=booked)
+    check_counts(booked=booked)
     if total_lead_time < timedelta(0):
         raise InvalidCommand("A lead time is zero or more.", field="total_lead_time")
     days = Decimal(total_lead_time // timedelta(microseconds=1)) / Decimal(86_400_000_000)

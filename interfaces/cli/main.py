@@ -199,8 +199,7 @@ def projections_run(
     live = k.live_projections()
     live.start()
     try:
-        while live._thread is not None and live._thread.is_alive():
-            live._thread.join(1.0)
+        live.wait()
     except KeyboardInterrupt:
         live.stop()
     k.close()

@@ -36,6 +36,7 @@ from interfaces.http import (
 )
 from interfaces.http import calendar as calendar_routes
 from interfaces.http import compliance as compliance_routes
+from interfaces.http import dashboards as dashboard_routes
 from interfaces.http import front_desk as front_desk_routes
 from interfaces.http import metrics as metrics_routes
 from interfaces.http import note_templates as note_template_routes
@@ -141,6 +142,7 @@ def create_app(container: Container, *, background: bool = False) -> FastAPI:
     app.include_router(supervision_routes.router)
     app.include_router(webhook_routes.router)
     app.include_router(compliance_routes.router)
+    app.include_router(dashboard_routes.router)
     app.include_router(note_routes.router)
     app.include_router(note_template_routes.router)
     check_access_policies(app)

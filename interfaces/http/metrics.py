@@ -8,7 +8,7 @@ time). Values, numerators and denominators are decimal strings, so nothing is lo
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -17,8 +17,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from application.errors import Forbidden, NotFound, Unavailable
+from domain.clinical.documentation_metrics import METRIC_DICTIONARY, DocumentationReport
 from domain.identity.permissions import Scope
-from domain.scheduling.metrics import METRICS
 from interfaces.container import Container
 from interfaces.http.deps import Caller, ContainerDep, ViewTeam
 from projections.attendance_metrics import AttendanceReport
@@ -54,12 +54,13 @@ class MetricsOut(BaseModel):
     time_zone: str
     counts: dict[str, int]
     metrics: dict[str, MetricOut]
+    as_of: datetime | None = None  # documentation metrics: the moment they are judged at
 
 
-def _out(report: AttendanceReport) -> MetricsOut:
+def _out(report: AttendanceReport | DocumentationReport) -> MetricsOut:
     metrics = {}
     for code, m in report.metrics.items():
-        definition = METRICS[code]
+        definition = METRIC_DICTIONARY[code]
         metrics[code] = MetricOut(
             name=definition.name, value=None if m.value is None else str(m.value), numerator=str(m.numerator),
             denominator=str(m.denominator), benchmark=m.benchmark, status=m.status, formula=definition.formula,
@@ -68,7 +69,16 @@ def _out(report: AttendanceReport) -> MetricsOut:
     return MetricsOut(
         clinician_id=report.clinician_id, period=report.period, start=report.start, end=report.end,
         time_zone=report.time_zone, counts=report.counts, metrics=metrics,
+        as_of=report.as_of if isinstance(report, DocumentationReport) else None,
     )
+
+
+def _check_scope(caller: Caller, clinician_id: UUID, practice_id: UUID | None) -> None:
+    if practice_id != caller.practice_id:
+        raise NotFound(f"No clinician {clinician_id}.")
+    grant = caller.grant
+    if grant.scope is not Scope.PRACTICE and clinician_id not in grant.team_ids:
+        raise OutsideTeam("You may read your own metrics and those of the clinicians you supervise.")
 
 
 def _report(
@@ -79,13 +89,29 @@ def _report(
     if min_position and not view.caught_up_to(k.store.name, min_position):
         raise Unavailable("The metrics have not caught up yet; retry shortly.")
     if clinician_id is not None:
-        if view.member_practice(clinician_id) != caller.practice_id:
-            raise NotFound(f"No clinician {clinician_id}.")
-        grant = caller.grant
-        if grant.scope is not Scope.PRACTICE and clinician_id not in grant.team_ids:
-            raise OutsideTeam("You may read your own metrics and those of the clinicians you supervise.")
+        _check_scope(caller, clinician_id, view.member_practice(clinician_id))
     day = start or k.clock.now().astimezone(ZoneInfo(view.time_zone(caller.practice_id))).date()
     return _out(view.report(caller.practice_id, period, day, clinician_id))
+
+
+@router.get("/documentation", response_model=MetricsOut)
+def documentation_metrics(
+    caller: ViewTeam, k: ContainerDep, clinician_id: UUID | None = None, period: Period = "week",
+    start: Start = None, min_position: MinPosition = None,
+) -> MetricsOut:
+    """Documentation, clinical-quality, supervision, consent and HIPAA-training metrics (seed 001
+    categories 2, 3, 6, 10, 12) of a clinician, or without `clinician_id` of the practice, judged
+    as of the earlier of now and the period's end. Same scope as the clinician metrics."""
+    view = k.compliance_view
+    if min_position and not view.caught_up_to(k.store.name, min_position):
+        raise Unavailable("The metrics have not caught up yet; retry shortly.")
+    docs = k.documentation_metrics
+    if clinician_id is not None:
+        _check_scope(caller, clinician_id, docs.member_practice(clinician_id))
+    zone = view.time_zone(caller.practice_id) or ZoneInfo("UTC")
+    now = k.clock.now()
+    day = start or now.astimezone(zone).date()
+    return _out(docs.report(caller.practice_id, period, day, now, clinician_id))
 
 
 @router.get("/clinicians/{clinician_id}", response_model=MetricsOut)

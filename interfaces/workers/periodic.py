@@ -12,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from interfaces.container import Container
-from interfaces.sweeps import flag_unrecorded_visits, start_compliance_days, sweep_hipaa_training, sweep_waitlists
+from interfaces.sweeps import (
+    flag_unrecorded_visits,
+    send_digests,
+    start_compliance_days,
+    sweep_hipaa_training,
+    sweep_waitlists,
+)
 
 
 @dataclass(frozen=True)
@@ -27,4 +33,5 @@ PERIODIC_SWEEPS: list[PeriodicSweep] = [
     PeriodicSweep("unrecorded_attendance", 600.0, flag_unrecorded_visits),
     PeriodicSweep("waitlist_offers", 300.0, sweep_waitlists),
     PeriodicSweep("compliance_day", 300.0, start_compliance_days),
+    PeriodicSweep("digests", 300.0, send_digests),
 ]

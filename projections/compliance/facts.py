@@ -41,91 +41,95 @@ def local_date(at: datetime, tz: ZoneInfo) -> date:
     return at.astimezone(tz).date()
 
 
-def _rows(curs: Cursor[Any], sql: str, params: tuple[Any, ...]) -> list[Any]:
+def _rows(curs: Cursor[Any], sql: str, params: tuple[Any, ...] | dict[str, Any]) -> list[Any]:
     curs.execute(sql, params)
     return list(curs.fetchall())
 
 
+STATUS_THEN = "CASE WHEN status_at IS NOT NULL AND status_at <= %(now)s THEN status ELSE 'open' END"
+
+
 def load_facts(curs: Cursor[Any], practice_id: UUID, now: datetime, tz: ZoneInfo) -> Facts:
-    p = practice_id
+    """Only what the rules can still judge is read: visits completed and not signed by `now`,
+    the weeks and months the escalations look at, unsigned or recent supervision, plan and
+    safety-plan signatures; so an evaluation costs the practice's open work, not its history."""
+    today = local_date(now, tz)
+    q: dict[str, Any] = {"p": practice_id, "now": now, "weeks_from": today - timedelta(days=35),
+         "months_from": (today.replace(day=1) - timedelta(days=62)).replace(day=1),
+         "supervision_from": (today.replace(day=1) - timedelta(days=1)).replace(day=1)}
     staff = _rows(
         curs,
-        "SELECT member_id, role, active, supervisor_id, license_type, joined_on FROM cp_staff WHERE practice_id = %s",
-        (p,),
+        "SELECT member_id, role, active, supervisor_id, license_type, joined_on, first_session_on FROM cp_staff "
+        "WHERE practice_id = %(p)s",
+        q,
     )
     supervisor_of: dict[UUID, UUID | None] = {r["member_id"]: r["supervisor_id"] for r in staff}
-    sessions = _rows(
+    unsigned_visits = _rows(
         curs,
-        "SELECT s.appointment_id, s.client_id, s.clinician_id, s.session_date, s.modality, s.status, s.status_at, "
-        "(SELECT min(n.fully_signed_at) FROM cp_notes n WHERE n.appointment_id = s.appointment_id "
-        " AND n.session_note) AS signed_at "
-        "FROM cp_sessions s WHERE s.practice_id = %s AND s.booked_at <= %s ORDER BY s.session_date, s.appointment_id",
-        (p, now),
+        "SELECT appointment_id, client_id, clinician_id, session_date, signed_at FROM cp_sessions "
+        "WHERE practice_id = %(p)s AND status = 'completed' AND status_at <= %(now)s AND booked_at <= %(now)s "
+        "AND (signed_at IS NULL OR signed_at > %(now)s) ORDER BY session_date, appointment_id",
+        q,
+    )
+    weeks = _rows(
+        curs,
+        f"SELECT clinician_id, session_date - (extract(isodow FROM session_date)::int - 1) AS week, "
+        f"count(*) AS scheduled, count(*) FILTER (WHERE {STATUS_THEN} = 'completed') AS completed, "
+        f"count(*) FILTER (WHERE {STATUS_THEN} = 'no_show') AS no_shows FROM cp_sessions "
+        f"WHERE practice_id = %(p)s AND booked_at <= %(now)s AND session_date >= %(weeks_from)s "
+        f"AND {STATUS_THEN} <> 'rescheduled' GROUP BY 1, 2 ORDER BY 1, 2",
+        q,
+    )
+    months = _rows(
+        curs,
+        f"SELECT date_trunc('month', session_date)::date AS month, count(*) AS scheduled, "
+        f"count(*) FILTER (WHERE {STATUS_THEN} = 'completed') AS completed FROM cp_sessions "
+        f"WHERE practice_id = %(p)s AND booked_at <= %(now)s AND session_date >= %(months_from)s "
+        f"AND {STATUS_THEN} <> 'rescheduled' GROUP BY 1 ORDER BY 1",
+        q,
     )
     notes = _rows(
         curs,
         "SELECT note_id, client_id, author_id, note_type, session_note, service_date, appointment_id, "
-        "fully_signed_at, signatures FROM cp_notes WHERE practice_id = %s AND drafted_at <= %s "
+        "fully_signed_at, signatures FROM cp_notes WHERE practice_id = %(p)s AND drafted_at <= %(now)s "
+        "AND ((session_note AND appointment_id IS NULL) OR note_type IN ('treatment_plan', 'safety_plan')) "
         "ORDER BY service_date, note_id",
-        (p, now),
+        q,
     )
     clients = _rows(
         curs,
-        "SELECT client_id, registered_on, discharged_on, adult_on, clinician_id, missing_demographics "
-        "FROM cp_clients WHERE practice_id = %s ORDER BY client_id",
-        (p,),
+        "SELECT client_id, registered_on, discharged_on, adult_on, COALESCE(clinician_id, last_clinician_id) "
+        "AS clinician_id, telehealth_since, missing_demographics FROM cp_clients WHERE practice_id = %(p)s "
+        "ORDER BY client_id",
+        q,
     )
     flags = _rows(
         curs,
-        "SELECT client_id, set_at FROM cp_risk_flags WHERE practice_id = %s AND set_at <= %s "
-        "AND (cleared_at IS NULL OR cleared_at > %s)",
-        (p, now, now),
+        "SELECT client_id, set_at FROM cp_risk_flags WHERE practice_id = %(p)s AND set_at <= %(now)s "
+        "AND (cleared_at IS NULL OR cleared_at > %(now)s)",
+        q,
     )
     consents = _rows(
         curs,
         "SELECT client_id, type, signed_at, expires_at, withdrawn_at FROM cp_consents "
-        "WHERE practice_id = %s AND signed_at <= %s ORDER BY signed_at, consent_id",
-        (p, now),
+        "WHERE practice_id = %(p)s AND signed_at <= %(now)s ORDER BY signed_at, consent_id",
+        q,
     )
-    trainings = _rows(curs, "SELECT member_id, completed_on FROM cp_trainings WHERE practice_id = %s", (p,))
+    trainings = _rows(curs, "SELECT member_id, completed_on FROM cp_trainings WHERE practice_id = %(p)s", q)
     supervision = _rows(
         curs,
         "SELECT session_id, supervisee_id, supervisor_id, session_date, hours, signed_at FROM cp_supervision "
-        "WHERE practice_id = %s AND logged_at <= %s ORDER BY session_date, session_id",
-        (p, now),
+        "WHERE practice_id = %(p)s AND logged_at <= %(now)s "
+        "AND (session_date >= %(supervision_from)s OR signed_at IS NULL OR signed_at > %(now)s) "
+        "ORDER BY session_date, session_id",
+        q,
     )
 
-    def status_then(row: Any) -> str:
-        at = row["status_at"]
-        return row["status"] if at is not None and at <= now else "open"
-
-    note_facts = []
-    weeks: dict[tuple[UUID, date], list[int]] = defaultdict(lambda: [0, 0, 0])
-    months: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    last_clinician: dict[UUID, UUID] = {}
-    telehealth_since: dict[UUID, date] = {}
-    for s in sessions:
-        status = status_then(s)
-        if status == "rescheduled":
-            continue
-        if status != "cancelled":
-            last_clinician[s["client_id"]] = s["clinician_id"]
-            if s["modality"] == "telehealth":
-                telehealth_since.setdefault(s["client_id"], s["session_date"])
-        week = weeks[s["clinician_id"], s["session_date"] - timedelta(days=s["session_date"].weekday())]
-        month = months[s["session_date"].replace(day=1)]
-        week[0] += 1
-        month[0] += 1
-        if status == "completed":
-            week[1] += 1
-            month[1] += 1
-            note_facts.append(NoteFact(
-                s["appointment_id"], s["client_id"], s["clinician_id"], supervisor_of.get(s["clinician_id"]),
-                s["session_date"], s["signed_at"],
-            ))
-        elif status == "no_show":
-            week[2] += 1
-
+    note_facts = [
+        NoteFact(s["appointment_id"], s["client_id"], s["clinician_id"], supervisor_of.get(s["clinician_id"]),
+                 s["session_date"], s["signed_at"])
+        for s in unsigned_visits
+    ]
     unlinked = []
     plan_reviews: dict[UUID, list[date]] = defaultdict(list)
     safety_plans: dict[UUID, date] = {}
@@ -149,14 +153,14 @@ def load_facts(curs: Cursor[Any], practice_id: UUID, now: datetime, tz: ZoneInfo
     client_facts = []
     plan_facts = []
     for c in clients:
-        clinician = c["clinician_id"] or last_clinician.get(c["client_id"])
+        clinician = c["clinician_id"]
         supervisor = supervisor_of.get(clinician) if clinician else None
         adult_on = c["adult_on"]
         client_facts.append(ClientFact(
             client_id=c["client_id"], clinician_id=clinician, supervisor_id=supervisor,
             active_since=c["registered_on"], discharged_on=c["discharged_on"],
             birth_date=_birth_from_majority(adult_on) if adult_on else None,
-            telehealth_since=telehealth_since.get(c["client_id"]),
+            telehealth_since=c["telehealth_since"],
             high_risk_since=high_risk.get(c["client_id"]), safety_plan_on=safety_plans.get(c["client_id"]),
             missing_demographics=tuple(c["missing_demographics"]),
         ))
@@ -176,14 +180,14 @@ def load_facts(curs: Cursor[Any], practice_id: UUID, now: datetime, tz: ZoneInfo
             local_date(min(ends), tz) if ends else None,
         ))
 
-    first_seen: dict[UUID, date] = {}
-    for who, day in [(s["clinician_id"], s["session_date"]) for s in sessions] + [
-        (x["supervisee_id"], x["session_date"]) for x in supervision
-    ]:
-        first_seen[who] = min(first_seen.get(who, day), day)
+    first_supervision: dict[UUID, date] = {}
+    for x in supervision:
+        first_supervision[x["supervisee_id"]] = min(first_supervision.get(x["supervisee_id"], x["session_date"]),
+                                                    x["session_date"])
     staff_facts = [
         StaffFact(r["member_id"], r["supervisor_id"], r["license_type"],
-                  since=min(r["joined_on"], first_seen.get(r["member_id"], r["joined_on"])))
+                  since=min(d for d in (r["joined_on"], r["first_session_on"], first_supervision.get(r["member_id"]))
+                            if d is not None))
         for r in staff if r["active"] and r["role"] in STAFF_ROLES
     ]
     active_staff = {s.user_id for s in staff_facts}
@@ -203,10 +207,11 @@ def load_facts(curs: Cursor[Any], practice_id: UUID, now: datetime, tz: ZoneInfo
             for x in supervision
         ],
         clinician_weeks=[
-            ClinicianWeekFact(clinician, supervisor_of.get(clinician), week, *counts)
-            for (clinician, week), counts in sorted(weeks.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))
+            ClinicianWeekFact(w["clinician_id"], supervisor_of.get(w["clinician_id"]), w["week"], w["scheduled"],
+                              w["completed"], w["no_shows"])
+            for w in weeks
         ],
-        practice_months=[PracticeMonthFact(m, *counts) for m, counts in sorted(months.items())],
+        practice_months=[PracticeMonthFact(m["month"], m["scheduled"], m["completed"]) for m in months],
         unlinked_notes=unlinked,
     )
 

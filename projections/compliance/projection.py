@@ -312,8 +312,18 @@ class Compliance(Projection[ComplianceView]):
             (e.originator_id, e.practice_id, e.client_id, e.clinician_id, self.v.local(e.practice_id, e.starts_at),
              e.ends_at, e.modality, e.booked_at),
         )
-        self.sql("UPDATE cp_clients SET registered_on = LEAST(registered_on, %s) WHERE client_id = %s",
-                 (self.v.local(e.practice_id, e.booked_at), e.client_id))
+        day = self.v.local(e.practice_id, e.starts_at)
+        self.sql(
+            "UPDATE cp_clients SET registered_on = LEAST(registered_on, %s), "
+            "last_clinician_id = CASE WHEN last_session_on IS NULL OR last_session_on <= %s THEN %s "
+            "ELSE last_clinician_id END, last_session_on = GREATEST(last_session_on, %s), "
+            "telehealth_since = CASE WHEN %s THEN LEAST(telehealth_since, %s) ELSE telehealth_since END "
+            "WHERE client_id = %s",
+            (self.v.local(e.practice_id, e.booked_at), day, e.clinician_id, day, e.modality == "telehealth", day,
+             e.client_id),
+        )
+        self.sql("UPDATE cp_staff SET first_session_on = LEAST(first_session_on, %s) WHERE member_id = %s",
+                 (day, e.clinician_id))
 
     def _status(self, appointment_id: UUID, status: str, at: datetime, evaluate: bool = False) -> None:
         self.sql("UPDATE cp_sessions SET status = %s, status_at = %s WHERE appointment_id = %s",
@@ -354,6 +364,15 @@ class Compliance(Projection[ComplianceView]):
     def _note_practice(self, note_id: UUID) -> UUID | None:
         return self.v.practice_of("cp_notes", "note_id", note_id)
 
+    def _documented(self, note_id: UUID) -> None:
+        """The visit a session note documents is signed from the note's first complete signature."""
+        self.sql(
+            "UPDATE cp_sessions s SET signed_at = n.fully_signed_at FROM cp_notes n WHERE n.note_id = %s "
+            "AND n.session_note AND n.fully_signed_at IS NOT NULL AND s.appointment_id = n.appointment_id "
+            "AND (s.signed_at IS NULL OR s.signed_at > n.fully_signed_at)",
+            (note_id,),
+        )
+
     @process_event.register
     def _(self, e: ClinicalNote.Edited, tracking: Tracking) -> None:
         self.sql("UPDATE cp_notes SET service_date = %s WHERE note_id = %s", (e.service_date, e.originator_id))
@@ -361,6 +380,7 @@ class Compliance(Projection[ComplianceView]):
     @process_event.register
     def _(self, e: ClinicalNote.AppointmentLinked, tracking: Tracking) -> None:
         self.sql("UPDATE cp_notes SET appointment_id = %s WHERE note_id = %s", (e.appointment_id, e.originator_id))
+        self._documented(e.originator_id)
         self.v.evaluate_at(self._note_practice(e.originator_id), e.at)
 
     @process_event.register
@@ -375,12 +395,14 @@ class Compliance(Projection[ComplianceView]):
             "WHERE note_id = %s",
             (e.at, e.at, e.at, e.originator_id),
         )
+        self._documented(e.originator_id)
         self.v.evaluate_at(self._note_practice(e.originator_id), e.at)
 
     @process_event.register
     def _(self, e: ClinicalNote.Cosigned, tracking: Tracking) -> None:
         self.sql("UPDATE cp_notes SET fully_signed_at = COALESCE(fully_signed_at, %s) WHERE note_id = %s",
                  (e.at, e.originator_id))
+        self._documented(e.originator_id)
         self.v.evaluate_at(self._note_practice(e.originator_id), e.at)
 
     # -- supervision ---------------------------------------------------------------------------

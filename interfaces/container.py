@@ -169,7 +169,8 @@ class Container:
     def _runners(self) -> dict[str, ProjectionRunner]:
         runners = {}
         for name, (projection_cls, view_cls) in PROJECTIONS.items():
-            env = Environment(name, {**self.env, "POSTGRES_POOL_SIZE": "2"})
+            # One connection held per view (its runner's batches); a few more on demand for reads.
+            env = Environment(name, {**self.env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "4"})
             view = InfrastructureFactory.construct(env=env).tracking_recorder(view_cls)
             if isinstance(view, ClientDirectoryView):
                 view.index = self.blind_index

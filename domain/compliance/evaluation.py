@@ -205,6 +205,8 @@ class _Ctx:
     facts: Facts
     now: datetime
     today: date
+    consents_by: Mapping[tuple[UUID, str], Sequence[ConsentFact]]
+    """Consents signed by today, by client and type (so coverage rules cost one lookup per client)."""
 
 
 def local_today(now: datetime, tz: ZoneInfo) -> date:
@@ -214,7 +216,12 @@ def local_today(now: datetime, tz: ZoneInfo) -> date:
 
 
 def evaluate(ruleset: RuleSet, facts: Facts, now: datetime, tz: ZoneInfo) -> list[Finding]:
-    ctx = _Ctx(ruleset, facts, now, local_today(now, tz))
+    today = local_today(now, tz)
+    consents_by: dict[tuple[UUID, str], list[ConsentFact]] = defaultdict(list)
+    for c in facts.consents:
+        if c.signed_on <= today:
+            consents_by[c.client_id, c.type].append(c)
+    ctx = _Ctx(ruleset, facts, now, today, consents_by)
     found: list[Finding] = []
     for rule in ruleset.rules:
         if rule.kind != r.ESC_VIOLATION_SPREAD:
@@ -325,8 +332,8 @@ def _active(client: ClientFact, today: date) -> bool:
     return client.active_since <= today and (client.discharged_on is None or today < client.discharged_on)
 
 
-def _consents(ctx: _Ctx, client_id: UUID, type_: str) -> list[ConsentFact]:
-    return [c for c in ctx.facts.consents if c.client_id == client_id and c.type == type_ and c.signed_on <= ctx.today]
+def _consents(ctx: _Ctx, client_id: UUID, type_: str) -> Sequence[ConsentFact]:
+    return ctx.consents_by.get((client_id, type_), ())
 
 
 def _covered_since(ctx: _Ctx, client_id: UUID, type_: str, start: date) -> date | None:

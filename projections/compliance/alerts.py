@@ -20,6 +20,11 @@ ALERT_COLUMNS = (
 )
 
 
+REFRESHED = ("rule_version", "severity", "target", "clinician_id", "supervisor_id", "client_id", "message", "action",
+             "violation", "since", "due")
+"""The columns an evaluation may change on an alert that still holds, in `values` order."""
+
+
 def key_text(key: FindingKey) -> str:
     rule_code, step, subject_type, subject_id, period = key
     return "|".join((rule_code, step, subject_type, str(subject_id or ""), period.isoformat() if period else ""))
@@ -34,9 +39,12 @@ def apply_findings(
     now: datetime,
 ) -> None:
     """`read` is a separate cursor for the SELECT (the batch cursor is pipelining writes)."""
-    read.execute("SELECT alert_id, key FROM cp_alerts WHERE practice_id = %s AND status <> 'resolved'",
-                 (practice_id,))
-    current = {r["key"]: r["alert_id"] for r in read.fetchall()}
+    read.execute(
+        f"SELECT alert_id, key, {', '.join(REFRESHED)} FROM cp_alerts WHERE practice_id = %s AND status <> 'resolved'",
+        (practice_id,),
+    )
+    rows = {r["key"]: r for r in read.fetchall()}
+    current = {key: r["alert_id"] for key, r in rows.items()}
     found = {key_text(f.key): f for f in findings}
     gone = [current[k] for k in current.keys() - found.keys()]
     if gone:
@@ -47,7 +55,8 @@ def apply_findings(
         values = (f.rule_version, f.severity, f.target, f.clinician_id, f.supervisor_id, f.client_id, f.message,
                   f.action, f.violation, f.since, f.due)
         if key in current:
-            refresh.append((*values, current[key]))
+            if values != tuple(rows[key][c] for c in REFRESHED):  # most evaluations change nothing
+                refresh.append((*values, current[key]))
         else:
             new.append((alert_id(practice_id, key, now), practice_id, key, f.rule_code, f.step, kinds[f.rule_code],
                         f.subject_type, f.subject_id, f.period, *values, now))

@@ -294,3 +294,21 @@ def write_results(name: str, data: dict[str, Any]) -> Path:
                "code": CODE_AT_START, **data}
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     return path
+
+
+def run_measured_child(args: list[str], timeout: float) -> dict[str, Any]:
+    """Run a benchmark's `--child` subprocess, sampling its RSS from here; returns the JSON object
+    it printed last, with `sampled_peak_rss_mib` added."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    try:
+        with RssSampler(proc.pid, interval=0.02) as rss:
+            out, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[1:4])} failed with {proc.returncode}")
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["sampled_peak_rss_mib"] = mib(rss.peak)
+    return result

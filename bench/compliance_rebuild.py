@@ -45,7 +45,6 @@ import io
 import json
 import pstats
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -66,7 +65,6 @@ import psutil
 import psycopg
 from _common import (
     SERVER_URL,
-    RssSampler,
     create_database,
     dbname_of,
     exit_on_sigterm,
@@ -76,6 +74,7 @@ from _common import (
     markdown_table,
     mib,
     note_load,
+    run_measured_child,
     use_careledger_env,
     write_results,
 )
@@ -643,19 +642,7 @@ def run_child(url: str, data_dir: Path, first_day: date, profile: bool, audit_up
         args.append("--profile")
     if audit_updates:
         args.append("--audit-updates")
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-    try:
-        with RssSampler(proc.pid, interval=0.02) as rss:
-            out, _ = proc.communicate(timeout=900)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    if proc.returncode != 0:
-        raise RuntimeError(f"rebuild child failed with {proc.returncode}")
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    result["sampled_peak_rss_mib"] = mib(rss.peak)
-    return result
+    return run_measured_child(args, timeout=900)
 
 
 # --- parent ------------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ import io
 import json
 import pstats
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +29,6 @@ from uuid import UUID
 
 import psutil
 from _common import (
-    RssSampler,
     exit_on_sigterm,
     fresh_database,
     log,
@@ -38,6 +36,7 @@ from _common import (
     markdown_table,
     mib,
     note_load,
+    run_measured_child,
     use_careledger_env,
     write_results,
 )
@@ -140,19 +139,7 @@ def run_child(mode: str, url: str, data_dir: Path, profile: bool) -> dict[str, A
     args = [sys.executable, __file__, "--child", mode, url, str(data_dir)]
     if profile:
         args.append("--profile")
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-    try:
-        with RssSampler(proc.pid, interval=0.02) as rss:
-            out, _ = proc.communicate(timeout=600)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    if proc.returncode != 0:
-        raise RuntimeError(f"child {mode} failed with {proc.returncode}")
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    result["sampled_peak_rss_mib"] = mib(rss.peak)
-    return result
+    return run_measured_child(args, timeout=600)
 
 
 # --- child processes ------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ rule version added later, while the as-of answer for an earlier date still uses 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -69,9 +68,10 @@ class ComplianceView(View, ComplianceQueries):
         row = self.one("SELECT time_zone, moment FROM cp_practices WHERE practice_id = %s", (practice_id,))
         if row is None:
             return
-        moment = max(m for m in (row["moment"], at) if m is not None) if (row["moment"] or at) else None
-        if moment is None:
+        known = [m for m in (row["moment"], at) if m is not None]
+        if not known:
             return
+        moment = max(known)
         if moment != row["moment"]:
             self.curs.execute("UPDATE cp_practices SET moment = %s WHERE practice_id = %s", (moment, practice_id))
         tz = ZoneInfo(row["time_zone"])
@@ -92,9 +92,6 @@ class ComplianceView(View, ComplianceQueries):
 
 def _missing(values: dict[str, Any]) -> list[str]:
     return [f for f in REQUIRED_DEMOGRAPHICS if not values.get(f)]
-
-
-Handler = Callable[..., None]
 
 
 class Compliance(Projection[ComplianceView]):

@@ -1,0 +1,1 @@
+"""The revenue cycle's aggregates: fee schedules, charges, payments and invoices."""

@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from tests.standins.stripe_server import StripeStandin
 from tests.standins.twilio_server import TwilioStandin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +38,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def twilio_standin() -> Iterator[TwilioStandin]:
     """A fresh Twilio stand-in on a free local port, stopped after the test."""
     with TwilioStandin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def stripe_standin() -> Iterator[StripeStandin]:
+    """A fresh Stripe stand-in on a free local port (`api_key`, `webhook_secret`, `base_url`),
+    stopped after the test. Import it like `twilio_standin`."""
+    with StripeStandin() as standin:
         yield standin
 
 

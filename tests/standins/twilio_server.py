@@ -55,6 +55,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.standins.http_standin import HttpStandin
+
 API = "/2010-04-01"
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 HOLD_TIMEOUT_SECONDS = 120.0
@@ -108,7 +110,9 @@ class Hold:
     release: threading.Event = field(default_factory=threading.Event)
 
 
-class TwilioStandin:
+class TwilioStandin(HttpStandin):
+    thread_name = "twilio-standin"
+
     def __init__(
         self,
         account_sid: str | None = None,
@@ -128,40 +132,13 @@ class TwilioStandin:
         self._failures: list[Failure] = []
         self._holds: list[Hold] = []
         self.requests: list[tuple[str, str]] = []
-        self._server = _QuietServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        host = self._server.server_address[0]
-        return f"http://{host}:{self.port}"
-
-    def start(self) -> TwilioStandin:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="twilio-standin", daemon=True)
-        self._thread.start()
-        return self
+        super().__init__(_QuietServer((host, port), _handler_for(self)))
 
     def stop(self) -> None:
         with self._lock:
             for h in self._holds:
                 h.release.set()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> TwilioStandin:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     def env(self, from_number: str = "+15005550006") -> dict[str, str]:
         """Environment for a CareLedger process (worker, app) that should send through this stand-in."""

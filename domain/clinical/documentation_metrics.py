@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from domain.billing.revenue_metrics import REVENUE_METRICS
 from domain.compliance import rules as r
 from domain.compliance.rules import RuleSet
 from domain.errors import InvalidCommand
@@ -121,8 +122,8 @@ DOCUMENTATION_METRICS: dict[str, DocumentationMetricDefinition] = {
     )
 }
 
-METRIC_DICTIONARY: dict[str, MetricDefinition] = {**METRICS, **DOCUMENTATION_METRICS}
-"""Every metric of seed 001 Module 7 built so far: schedule metrics and these."""
+METRIC_DICTIONARY: dict[str, MetricDefinition] = {**METRICS, **DOCUMENTATION_METRICS, **REVENUE_METRICS}
+"""Every metric of seed 001 Module 7 built so far: schedule, documentation and revenue metrics."""
 
 
 def _measure(code: str, numerator: Number, denominator: Number, scale: Decimal = Decimal(1)) -> MetricValue:

@@ -12,6 +12,7 @@ from uuid import uuid4
 
 import pytest
 
+from domain.billing.revenue_metrics import REVENUE_METRICS
 from domain.clinical.documentation_metrics import (
     DOCUMENTATION_METRICS,
     METRIC_DICTIONARY,
@@ -205,7 +206,7 @@ def test_thresholds_follow_the_rule_set_in_force() -> None:
 
 
 def test_the_dictionary_holds_both_families_without_changing_the_schedule_metrics() -> None:
-    assert set(METRIC_DICTIONARY) == set(METRICS) | set(DOCUMENTATION_METRICS)
+    assert set(METRIC_DICTIONARY) == set(METRICS) | set(DOCUMENTATION_METRICS) | set(REVENUE_METRICS)
     assert not set(METRICS) & set(DOCUMENTATION_METRICS)
     assert {m.category for m in DOCUMENTATION_METRICS.values()} == {
         "documentation_compliance", "clinical_quality", "supervision_compliance", "georgia_compliance",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -9,24 +10,35 @@ from typing import Any
 
 import redis
 from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.postgres import PostgresDatastore, PostgresFactory
 from eventsourcing.utils import Environment
 from psycopg_pool import ConnectionPool
 
+from adapters.aggregate_batches import BatchLoader
 from adapters.audit_chain import AuditChain
 from adapters.blind_index import BlindIndex
 from adapters.clock import SystemClock
 from adapters.database import eventsourcing_env, migrate, resolve_database_url
 from adapters.keystore import PostgresKeyStore
 from adapters.mail import RecordingMailer, SmtpMailer, mailer_from_env
+from adapters.object_store import object_store_from_settings
 from adapters.passwords import Argon2Credentials
+from adapters.pdf_documents import FpdfDocumentRenderer
 from adapters.phone_index import PhoneIndex
 from adapters.projection_runner import LiveProjections, ProjectionRunner
 from adapters.rate_limit import RedisRateLimiter
 from adapters.secrets import Secrets, load_secrets
 from adapters.session_activity import RedisSessionActivity
 from adapters.settings import Settings
+from adapters.stripe_payments import StripeCardPayments
 from adapters.twilio_sms import TwilioSms
 from application.audit_trail import AuditTrail
+from application.billing.card_checkout import CardCheckoutService
+from application.billing.charges import ChargeService
+from application.billing.fee_schedules import FeeScheduleService
+from application.billing.invoices import InvoiceService
+from application.billing.payments import PaymentService
+from application.billing.reports import BillingReportService
 from application.clients import ClientService
 from application.clinical.note_templates import NoteTemplateService
 from application.clinical.notes import NoteService
@@ -37,15 +49,18 @@ from application.identity.accounts import AccountService
 from application.identity.members import MemberService
 from application.identity.policy import IdentityPolicy
 from application.messaging.inbound_sms import InboundSmsService
+from application.object_store import ObjectStore
 from application.ports import Clock
 from application.practices import PracticeService
 from application.reminders import ReminderService
+from application.remittance import ClientPatients, RemittanceService
 from application.scheduling.booking import SchedulingService
 from application.scheduling.calendar_export import CalendarExportService, CalendarFeedService
 from application.scheduling.front_desk import FrontDeskService
 from application.scheduling.waitlist import WaitlistService
 from application.store import EventStore
 from application.supervision import SupervisionService
+from domain.billing.invoice_sequence import InvoiceSequence
 from domain.compliance.rules import RULESETS, RuleSetVersions
 from domain.reminders.reminder import RetryPolicy
 from domain.scheduling.schedule import ClinicianSchedule
@@ -54,13 +69,17 @@ from projections.access_alerts import AccessAlerts, AccessAlertsView
 from projections.appointment_book import AppointmentBook, AppointmentBookView
 from projections.attendance_metrics import AttendanceMetrics, AttendanceMetricsView
 from projections.base import View
+from projections.billing_ledger import BillingLedger, BillingLedgerView
+from projections.billing_reports import BillingReports, BillingReportsView, ClientDirectoryNames
 from projections.client_directory import ClientDirectory, ClientDirectoryView
 from projections.clinical_notes import ClinicalNotes, ClinicalNotesView
 from projections.compliance.documentation import DocumentationMetrics
 from projections.compliance.projection import Compliance, ComplianceView
 from projections.front_desk_tasks import FrontDeskTasks, FrontDeskTasksView
+from projections.invoices import Invoices, InvoicesView
 from projections.member_directory import MemberDirectory, MemberDirectoryView
 from projections.reminder_schedule import ReminderSchedule, ReminderScheduleView
+from projections.remittances import Remittances, RemittancesView
 from projections.sms_routing import SmsRouting, SmsRoutingView
 from projections.supervision_log import SupervisionLog, SupervisionLogView
 from projections.waitlist import WaitlistProjection, WaitlistView
@@ -78,7 +97,16 @@ PROJECTIONS: dict[str, tuple[type[Any], type[View]]] = {
     ClinicalNotes.name: (ClinicalNotes, ClinicalNotesView),
     SupervisionLog.name: (SupervisionLog, SupervisionLogView),
     Compliance.name: (Compliance, ComplianceView),
+    BillingLedger.name: (BillingLedger, BillingLedgerView),
+    Invoices.name: (Invoices, InvoicesView),
+    BillingReports.name: (BillingReports, BillingReportsView),
+    Remittances.name: (Remittances, RemittancesView),
 }
+
+
+_RUNNERS_LOCK = threading.Lock()  # guards building a container's runners on first use
+# Connections opened above a pool's minimum close after this long idle (psycopg_pool keeps them 10 min).
+IDLE_CONNECTION_SECONDS = 60.0
 
 
 @dataclass
@@ -115,7 +143,11 @@ class Container:
 
     @cached_property
     def store(self) -> EventStore:
-        return EventStore(self.env, cipher=self.keystore, cached_types=(ClinicianSchedule, Waitlist))
+        store = EventStore(self.env, cipher=self.keystore, cached_types=(ClinicianSchedule, Waitlist, InvoiceSequence))
+        datastore = getattr(store.recorder, "datastore", None)
+        if isinstance(datastore, PostgresDatastore):
+            datastore.pool.max_idle = IDLE_CONNECTION_SECONDS
+        return store
 
     @cached_property
     def blind_index(self) -> BlindIndex:
@@ -167,29 +199,46 @@ class Container:
 
     @cached_property
     def _runners(self) -> dict[str, ProjectionRunner]:
-        runners = {}
-        for name, (projection_cls, view_cls) in PROJECTIONS.items():
-            # One connection held per view (its runner's batches); a few more on demand for reads.
-            env = Environment(name, {**self.env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "4"})
-            view = InfrastructureFactory.construct(env=env).tracking_recorder(view_cls)
-            if isinstance(view, ClientDirectoryView):
-                view.index = self.blind_index
-            if isinstance(view, ComplianceView):
-                view.rulesets = self.rulesets
-            if isinstance(view, SmsRoutingView):
-                view.index = self.phone_index
-            runners[name] = ProjectionRunner(self.store, projection_cls(view=view))
-        return runners
+        """The runners built so far: each on first use, so a process that runs or reads one read
+        model does not hold connections for all of them."""
+        return {}
+
+    @cached_property
+    def _views_datastore(self) -> PostgresDatastore:
+        """One pool for every read model: runner batches and view reads share it, so a process
+        holds a handful of connections however many read models it touches."""
+        s = self.settings
+        sizes = {"POSTGRES_POOL_SIZE": str(s.views_pool_size), "POSTGRES_MAX_OVERFLOW": str(s.views_pool_overflow)}
+        env = Environment("views", {**self.env, **sizes})
+        factory = InfrastructureFactory.construct(env=env)
+        assert isinstance(factory, PostgresFactory)
+        factory.datastore.pool.max_idle = IDLE_CONNECTION_SECONDS
+        return factory.datastore
+
+    def _build_runner(self, name: str) -> ProjectionRunner:
+        projection_cls, view_cls = PROJECTIONS[name]
+        view = view_cls(datastore=self._views_datastore, tracking_table_name=f"{name.lower()}_tracking")
+        if isinstance(view, ClientDirectoryView):
+            view.index = self.blind_index
+        if isinstance(view, ComplianceView):
+            view.rulesets = self.rulesets
+        if isinstance(view, SmsRoutingView):
+            view.index = self.phone_index
+        return ProjectionRunner(self.store, projection_cls(view=view))
 
     def runner(self, name: str) -> ProjectionRunner:
-        try:
-            return self._runners[name]
-        except KeyError:
-            raise KeyError(f"No projection {name!r}; known: {', '.join(PROJECTIONS)}") from None
+        if name not in PROJECTIONS:
+            raise KeyError(f"No projection {name!r}; known: {', '.join(PROJECTIONS)}")
+        runners = self._runners
+        if name not in runners:
+            with _RUNNERS_LOCK:
+                if name not in runners:
+                    runners[name] = self._build_runner(name)
+        return runners[name]
 
     @property
     def runners(self) -> list[ProjectionRunner]:
-        return list(self._runners.values())
+        return [self.runner(name) for name in PROJECTIONS]
 
     @cached_property
     def client_directory(self) -> ClientDirectoryView:
@@ -350,12 +399,88 @@ class Container:
     def audit_chain(self) -> AuditChain:
         return AuditChain(self.pool, self.secrets.audit_signing_key)
 
+    @cached_property
+    def billing_ledger(self) -> BillingLedgerView:
+        view = self.view(BillingLedger.name)
+        assert isinstance(view, BillingLedgerView)
+        return view
+
+    @cached_property
+    def fee_schedules(self) -> FeeScheduleService:
+        return FeeScheduleService(self.store, self.clock)
+
+    @cached_property
+    def charges(self) -> ChargeService:
+        return ChargeService(self.store, self.clock, self.fee_schedules, self.compliance, self.billing_ledger)
+
+    @cached_property
+    def payments(self) -> PaymentService:
+        return PaymentService(self.store, self.clock, self.billing_ledger)
+
+    @cached_property
+    def document_renderer(self) -> FpdfDocumentRenderer:
+        return FpdfDocumentRenderer()
+
+    @cached_property
+    def invoices_view(self) -> InvoicesView:
+        view = self.view(Invoices.name)
+        assert isinstance(view, InvoicesView)
+        return view
+
+    @cached_property
+    def invoices(self) -> InvoiceService:
+        return InvoiceService(self.store, self.clock, self.mailer, self.document_renderer, self.invoices_view)
+
+    @cached_property
+    def card_payments(self) -> StripeCardPayments | None:
+        """Stripe when CARELEDGER_STRIPE_API_KEY and _WEBHOOK_SECRET are set; None = card
+        payments disabled (the routes answer 503 card_payments_not_configured)."""
+        return StripeCardPayments.from_settings(self.settings)
+
+    @cached_property
+    def card_checkout(self) -> CardCheckoutService:
+        return CardCheckoutService(self.store, self.clock, self.card_payments, currency=self.settings.stripe_currency)
+
+    @cached_property
+    def billing_reports_view(self) -> BillingReportsView:
+        view = self.view(BillingReports.name)
+        assert isinstance(view, BillingReportsView)
+        return view
+
+    @cached_property
+    def billing_reports(self) -> BillingReportService:
+        """Aging, revenue, reconciliation, statements and revenue metrics (issue 6, item 4)."""
+        return BillingReportService(self.store, self.clock, self.billing_reports_view, self.document_renderer,
+                                    ClientDirectoryNames(self.client_directory))
+
+    @cached_property
+    def object_store(self) -> ObjectStore:
+        """Raw uploads (835 files): a local folder, or S3 when CARELEDGER_OBJECT_STORE=s3."""
+        return object_store_from_settings(self.settings)
+
+    @cached_property
+    def batch_loader(self) -> BatchLoader:
+        return BatchLoader(self.store)
+
+    @cached_property
+    def remittances_view(self) -> RemittancesView:
+        view = self.view(Remittances.name)
+        assert isinstance(view, RemittancesView)
+        return view
+
+    @cached_property
+    def remittances(self) -> RemittanceService:
+        return RemittanceService(
+            self.store, self.clock, self.object_store, self.billing_ledger, ClientPatients(self.batch_loader),
+            aggregates=self.batch_loader, view=self.remittances_view,
+        )
+
     def live_projections(self) -> LiveProjections:
         return LiveProjections(self.runners, self.database_url, separate=(Compliance.name,))
 
     def close(self) -> None:
-        for runner in self.__dict__.get("_runners", {}).values():
-            runner.view.datastore.close()
+        if "_views_datastore" in self.__dict__:
+            self._views_datastore.close()
         if "store" in self.__dict__:
             self.store.close()
         if "pool" in self.__dict__:

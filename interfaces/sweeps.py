@@ -1,5 +1,6 @@
 """Time-driven work the server (and the worker) runs on a timer: the HIPAA training sweep, the
-data-quality flag on visits left open, waitlist offers and the compliance day."""
+data-quality flag on visits left open, waitlist offers, the compliance day and charges for
+completed visits."""
 
 from __future__ import annotations
 
@@ -69,6 +70,38 @@ def send_digests(k: Container) -> list[DigestOutcome]:
     if sent:
         log.info("digests_sent", count=sent)
     return outcomes
+
+
+def create_visit_charges(k: Container) -> int:
+    """Charge on completion: each recent completed visit of a practice with the policy on gets its
+    charge, once (application/billing/charges.py); visits without a known diagnosis, fee or type
+    code stay listed as needing a charge. Returns how many charges were created."""
+    k.runner("billing_ledger").catch_up()
+    created = 0
+    for visit in k.charges.visits_awaiting_charge():
+        try:
+            with audit.acting(audit.system("system:sweep", practice_id=visit.practice_id)):
+                outcome = k.charges.charge_visit(visit.practice_id, visit.appointment_id)
+        except Exception:  # one visit that cannot be charged must not hold up the others
+            log.exception("visit_charge_failed", appointment_id=str(visit.appointment_id))
+            continue
+        created += outcome.outcome == "created"
+    if created:
+        log.info("visit_charges_created", count=created)
+        k.runner("billing_ledger").catch_up()
+    return created
+
+
+def mark_overdue_invoices(k: Container) -> int:
+    """Sent invoices past their due date (in each practice's time zone) with a balance open are
+    recorded overdue, once each (application/billing/invoices.py). Returns how many were marked."""
+    k.runner("invoices").catch_up()
+    with audit.acting(audit.system("system:sweep")):
+        marked = k.invoices.mark_overdue_invoices(k.clock.now())
+    if marked:
+        log.info("invoices_overdue", count=len(marked))
+        k.runner("invoices").catch_up()
+    return len(marked)
 
 
 def sweep_periodically(k: Container, stop: threading.Event, interval: float = 3600.0) -> None:

@@ -13,12 +13,14 @@ from rich.table import Table
 from application import audit
 from domain.identity.membership import membership_id_for
 from domain.practices.practice import practice_id_for
+from interfaces.cli.remittance import app as remittance_app
 from interfaces.container import PROJECTIONS, Container
 from interfaces.logging import configure_logging
 
 app = typer.Typer(help="CareLedger: event-sourced back end for care practices.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read models: status, rebuild, run.", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+app.add_typer(remittance_app, name="remittance")
 console = Console()
 
 
@@ -186,16 +188,23 @@ def projections_rebuild(
 def projections_run(
     once: bool = typer.Option(False, help="catch up and exit instead of following live"),
     batch_size: int = typer.Option(500, min=1, max=10_000),
+    only: list[str] = typer.Option([], "--only", help="with --once: just these read models (repeatable)"),
 ) -> None:
     """Run the projections (a separate process from the API when scaling out)."""
     k = container()
-    for runner in k.runners:
-        runner.batch_size = batch_size
     if once:
-        for runner in k.runners:
+        try:
+            runners = [k.runner(name) for name in only] if only else list(k.runners)
+        except KeyError as e:
+            console.print(f"[red]{e.args[0]}[/red]")
+            raise typer.Exit(2) from None
+        for runner in runners:
+            runner.batch_size = batch_size
             console.print(f"{runner.name}: {runner.catch_up()} events")
         k.close()
         return
+    for runner in k.runners:
+        runner.batch_size = batch_size
     live = k.live_projections()
     live.start()
     try:

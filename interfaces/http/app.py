@@ -35,12 +35,19 @@ from interfaces.http import (
     staff,
 )
 from interfaces.http import calendar as calendar_routes
+from interfaces.http import card_payments as card_payment_routes
+from interfaces.http import charges as charge_routes
 from interfaces.http import compliance as compliance_routes
 from interfaces.http import dashboards as dashboard_routes
+from interfaces.http import fee_schedule as fee_schedule_routes
 from interfaces.http import front_desk as front_desk_routes
+from interfaces.http import invoices as invoice_routes
 from interfaces.http import metrics as metrics_routes
 from interfaces.http import note_templates as note_template_routes
 from interfaces.http import notes as note_routes
+from interfaces.http import payments as payment_routes
+from interfaces.http import remittances as remittance_routes
+from interfaces.http import reports as report_routes
 from interfaces.http import risk_flags as risk_flag_routes
 from interfaces.http import supervision as supervision_routes
 from interfaces.http import waitlist as waitlist_routes
@@ -145,6 +152,13 @@ def create_app(container: Container, *, background: bool = False) -> FastAPI:
     app.include_router(dashboard_routes.router)
     app.include_router(note_routes.router)
     app.include_router(note_template_routes.router)
+    app.include_router(fee_schedule_routes.router)
+    app.include_router(charge_routes.router)
+    app.include_router(payment_routes.router)
+    app.include_router(invoice_routes.router)
+    app.include_router(card_payment_routes.router)
+    app.include_router(remittance_routes.router)
+    app.include_router(report_routes.router)
     check_access_policies(app)
     return app
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from interfaces.container import Container
 from interfaces.sweeps import (
+    create_visit_charges,
     flag_unrecorded_visits,
+    mark_overdue_invoices,
     send_digests,
     start_compliance_days,
     sweep_hipaa_training,
@@ -34,4 +36,6 @@ PERIODIC_SWEEPS: list[PeriodicSweep] = [
     PeriodicSweep("waitlist_offers", 300.0, sweep_waitlists),
     PeriodicSweep("compliance_day", 300.0, start_compliance_days),
     PeriodicSweep("digests", 300.0, send_digests),
+    PeriodicSweep("visit_charges", 300.0, create_visit_charges),
+    PeriodicSweep("overdue_invoices", 900.0, mark_overdue_invoices),
 ]

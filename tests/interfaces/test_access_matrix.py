@@ -22,6 +22,7 @@ from domain.identity.permissions import ROLE_PERMISSIONS, effective_permissions
 from domain.practices.practice import practice_id_for
 from domain.scheduling.front_desk_task import FrontDeskTask
 from interfaces.http.deps import Authorize, public, route_policy
+from tests.application.remittance.support import claim, era, line
 from tests.interfaces.conftest import PORTAL, member_id
 
 PUBLIC_ROUTES = {
@@ -31,6 +32,7 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/auth/password/reset"),
     ("POST", "/api/v1/auth/invitations/accept"),
     ("POST", "/api/v1/webhooks/twilio/sms"),  # authenticated by X-Twilio-Signature
+    ("POST", "/api/v1/webhooks/stripe"),  # authenticated by Stripe-Signature
     ("GET", "/api/v1/calendar-feeds/{token}.ics"),  # the token in the URL is the credential
 }
 WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
@@ -88,6 +90,12 @@ def test_every_api_route_has_a_policy_and_only_the_auth_entry_points_are_public(
 ROLE_GATED: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     # Beyond the permission, a role rule: only team leads have a team.
     ("GET", "/api/v1/dashboards/my-team"): (frozenset({"supervisor", "admin", "owner"}), "not_a_team_lead"),
+    # Portal members hold view_billing for their own statement, not the practice's reports.
+    **{("GET", p): (frozenset({"owner", "admin", "billing"}), "practice_reports_only") for p in (
+        "/api/v1/reports/ar-aging", "/api/v1/reports/revenue", "/api/v1/reports/reconciliation",
+        "/api/v1/metrics/revenue")},
+    **{("GET", p): (frozenset({"owner", "admin", "billing"}), "forbidden") for p in (
+        "/api/v1/remittances", "/api/v1/remittances/review-queue", "/api/v1/remittances/{remittance_id}")},
 }
 
 
@@ -210,7 +218,30 @@ def test_ids_of_another_practice_answer_404_and_change_nothing(api: TestClient, 
         "supervisor_id": str(member_id("supervisor")), "session_date": yesterday, "hours": 1, "format": "individual"})
     assert r.status_code == 201, r.text
     session_id = r.json()["id"]
-    ids = {"note_id": note_id, "template_id": template_id, "session_id": session_id, "flag": "suicidal_ideation",
+    r = api.post("/api/v1/charges", headers=alpha, json={
+        "client_id": client_id, "clinician_id": staff_id, "service_date": yesterday, "cpt": "90837",
+        "diagnosis_codes": ["F32.1"], "unit_fee": "150.00"})
+    assert r.status_code == 201, r.text
+    charge_id = r.json()["id"]
+    r = api.post("/api/v1/payments", headers=alpha, json={"method": "cash", "amount": "100.00", "client_id": client_id})
+    assert r.status_code == 201, r.text
+    payment_id = r.json()["id"]
+    r = api.post(f"/api/v1/payments/{payment_id}/applications", headers=alpha,
+                 json={"target": "charge", "target_id": charge_id, "amount": "40.00"})
+    assert r.status_code in (200, 201), r.text
+    application_id = r.json()["id"]
+    r = api.post("/api/v1/invoices", headers=alpha, json={"client_id": client_id, "service_lines": [
+        {"description": "Iso", "service_date": yesterday, "hours": "1", "rate": "10.00"}]})
+    assert r.status_code == 201, r.text
+    invoice_id = r.json()["id"]
+    era_bytes = era(claim("ISO1", "1", "150", "90", "150", "ICN1", "LATION", "ISO", "M1",
+                          *line("90837", "150", "90", "20260310", "", "CAS*CO*45*60")))
+    r = api.post("/api/v1/remittances", headers=alpha, files={"file": ("iso.835", era_bytes)})
+    assert r.status_code == 201, r.text
+    remittance_id = r.json()["id"]
+    billing_ids = {"remittance_id": remittance_id, "charge_id": charge_id, "payment_id": payment_id, "application_id": application_id,
+                   "invoice_id": invoice_id}
+    ids = {**billing_ids, "note_id": note_id, "template_id": template_id, "session_id": session_id, "flag": "suicidal_ideation",
            "task_id": str(task.id), "entry_id": entry_id, "client_id": client_id, "member_id": staff_id, "staff_id": staff_id, "alert_id": alert_id,
            "clinician_id": staff_id, "appointment_id": appointment_id, "consent_id": consent_id,
            "token": f"{uuid4()}.{'x' * 43}"}  # never a live feed token: that route is public
@@ -218,6 +249,28 @@ def test_ids_of_another_practice_answer_404_and_change_nothing(api: TestClient, 
     closure = {"first_day": (soon + timedelta(days=30)).date().isoformat()}
     beta_staff = str(member_id("admin", "beta"))
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {
+        ("GET", "/api/v1/charges/{charge_id}"): None,
+        ("GET", "/api/v1/remittances/{remittance_id}"): None,
+        ("POST", "/api/v1/remittances/{remittance_id}/match"): {"rules_version": 1},
+        ("POST", "/api/v1/remittances/{remittance_id}/claims/resolve"): {"claim_key": "000000001/0001/0/0",
+                                                                          "charge_ids": []},
+        ("GET", "/api/v1/clients/{client_id}/statement"): None,
+        ("GET", "/api/v1/clients/{client_id}/statement.pdf"): None,
+        ("PATCH", "/api/v1/charges/{charge_id}"): {"units": 2},
+        ("POST", "/api/v1/charges/{charge_id}/adjustments"): {"reason_code": "45", "amount": "10.00", "note": "Intruder"},
+        ("POST", "/api/v1/charges/{charge_id}/void"): {"reason": "Intruder"},
+        ("GET", "/api/v1/payments/{payment_id}"): None,
+        ("POST", "/api/v1/payments/{payment_id}/applications"): {
+            "target": "charge", "target_id": charge_id, "amount": "10.00"},
+        ("POST", "/api/v1/payments/{payment_id}/applications/{application_id}/unapply"): {"reason": "Intruder"},
+        ("POST", "/api/v1/payments/{payment_id}/refunds"): {"amount": "10.00", "reason": "Intruder"},
+        ("GET", "/api/v1/invoices/{invoice_id}"): None,
+        ("GET", "/api/v1/invoices/{invoice_id}/pdf"): None,
+        ("PATCH", "/api/v1/invoices/{invoice_id}"): {"tax_rate": "5"},
+        ("POST", "/api/v1/invoices/{invoice_id}/send"): {"email": False},
+        ("POST", "/api/v1/invoices/{invoice_id}/void"): {"reason": "Intruder"},
+        ("POST", "/api/v1/invoices/{invoice_id}/write-offs"): {"amount": "1.00", "reason": "Intruder"},
+        ("POST", "/api/v1/invoices/{invoice_id}/payment-intent"): None,
         ("GET", "/api/v1/notes/{note_id}"): None,
         ("GET", "/api/v1/notes/{note_id}/versions"): None,
         ("PATCH", "/api/v1/notes/{note_id}"): {"sections": {"plan": "Hijacked"}},
@@ -298,7 +351,7 @@ def test_ids_of_another_practice_answer_404_and_change_nothing(api: TestClient, 
             "chart": chart.json(), "member": member.json(),
             "versions": [container.store.repository.get(UUID(i)).version
                          for i in (client_id, staff_id, alert_id, appointment_id, str(task.id), note_id,
-                                   session_id)],
+                                   session_id, charge_id, payment_id, invoice_id, remittance_id)],
             "appointment": api.get(f"/api/v1/appointments/{appointment_id}", headers=alpha).json(),
         }
 

@@ -14,6 +14,7 @@ from application import audit
 from domain.clients.client import Client
 from domain.identity.membership import membership_id_for
 from domain.practices.practice import practice_id_for
+from interfaces.cli.demo_billing import billing_steps, load_billing
 from interfaces.cli.demo_history import DAYS_AHEAD, WEEKS_BACK, history_loaded, load_history
 from interfaces.container import Container
 
@@ -145,6 +146,7 @@ def load_demo(k: Container, step: Callable[[str], None] | None = None) -> int:
                             k.clients.assign(pid, client_id, staff["supervisor"], "clinician")
                     added += load_history(k, pid, caseloads, step,
                                           supervision=(staff["supervisor"], staff["clinician"]))
+                added += load_billing(k, pid, staff, step)
             for role, portal_name, client_n in spec.portal:
                 email = demo_email(role, spec.slug)
                 if not k.store.exists(membership_id_for(pid, email)):
@@ -163,8 +165,9 @@ def _client_name(k: Container, practice_id: UUID, client_id: UUID) -> str:
 
 
 def demo_steps() -> int:
-    """Progress-bar total; the history's share is its expected number of appointments."""
+    """Progress-bar total; the history's share is its expected number of appointments and their billing."""
     history = 2 * 5 * ((WEEKS_BACK + 1) * 5 + DAYS_AHEAD * 5 // 7)
+    history += billing_steps(history)
     return sum(len(p.roles) + p.clients + len(p.portal) + (history if p.history else 0) for p in PRACTICES)
 
 

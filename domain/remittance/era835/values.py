@@ -42,14 +42,26 @@ def element_name(segment: Segment, position: int) -> str:
 
 
 class Notes:
-    """Collects findings; copies made with `at` share one list but point somewhere else."""
+    """Collects findings; copies made with `at` share one list but point somewhere else.
 
-    def __init__(self, location: Location, findings: list[Finding] | None = None) -> None:
-        self.location = location
+    A copy is made for every segment read, and few of them ever note anything, so the copy keeps
+    the changed fields and builds its `Location` only when asked."""
+
+    def __init__(self, location: Location, findings: list[Finding] | None = None,
+                 where: dict[str, Any] | None = None) -> None:
+        self._base = location
+        self._where = where
         self.findings: list[Finding] = [] if findings is None else findings
 
+    @property
+    def location(self) -> Location:
+        if self._where:
+            self._base = dataclasses.replace(self._base, **self._where)
+            self._where = None
+        return self._base
+
     def at(self, **where: Any) -> Notes:
-        return Notes(dataclasses.replace(self.location, **where), self.findings)
+        return Notes(self._base, self.findings, {**self._where, **where} if self._where else where)
 
     def add(
         self,

@@ -26,6 +26,20 @@ NOW = datetime(2026, 3, 20, 15, tzinfo=UTC)  # 11:00 in New York
 D = Decimal
 
 
+@contextmanager
+def member_acting(practice_id: UUID, member: UUID, role: str = "billing", clients: frozenset[UUID] = frozenset(),
+                  permissions: frozenset[Any] | None = None) -> Iterator[None]:
+    """A member's audit context and grant, as the HTTP layer opens them."""
+    ctx = audit.AuditContext(actor_id=str(member), actor_role=role, practice_id=practice_id)
+    grant = access.Grant(
+        user_id=uuid4(), member_id=member, session_id=uuid4(), practice_id=practice_id, role=role,
+        permissions=permissions or effective_permissions(role), scope=ROLE_SCOPE[role], client_ids=clients,
+        team_ids=frozenset({member}),
+    )
+    with audit.acting(ctx), access.granted(grant):
+        yield
+
+
 @dataclass
 class Desk:
     k: Any
@@ -49,14 +63,7 @@ class Desk:
     def as_(self, member: UUID | None = None, role: str = "billing", clients: frozenset[UUID] = frozenset(),
             permissions: frozenset[Any] | None = None) -> Iterator[None]:
         """A member's audit context and grant, as the HTTP layer opens them."""
-        member = member or self.billing
-        ctx = audit.AuditContext(actor_id=str(member), actor_role=role, practice_id=self.id)
-        grant = access.Grant(
-            user_id=uuid4(), member_id=member, session_id=uuid4(), practice_id=self.id, role=role,
-            permissions=permissions or effective_permissions(role), scope=ROLE_SCOPE[role], client_ids=clients,
-            team_ids=frozenset({member}),
-        )
-        with audit.acting(ctx), access.granted(grant):
+        with member_acting(self.id, member or self.billing, role, clients, permissions):
             yield
 
     def system(self) -> Any:

@@ -19,7 +19,7 @@ import pytest
 
 from adapters.clock import SystemClock
 from adapters.stripe_payments import StripeCardPayments
-from application import access, audit
+from application import audit
 from application.billing.card_checkout import CardCheckoutService, CardPaymentsNotConfigured, WebhookOutcome
 from application.billing.invoices import ServiceLine
 from application.card_payments import InvalidWebhook
@@ -28,7 +28,7 @@ from domain.billing.invoice import Invoice
 from domain.billing.payment import Payment, payment_id_for
 from domain.billing.stripe_event import StripeEventReceipt, stripe_event_receipt_id
 from domain.errors import IllegalTransition
-from domain.identity.permissions import ROLE_SCOPE, effective_permissions
+from tests.application.billing.support import member_acting
 from tests.standins.fixtures import stripe_standin  # noqa: F401
 from tests.standins.stripe_server import Delivery, StripeStandin
 from tests.support import open_practice
@@ -51,14 +51,7 @@ class Shop:
 
     @contextmanager
     def acting(self, role: str = "billing", clients: frozenset[UUID] = frozenset()) -> Iterator[None]:
-        member = uuid4()
-        grant = access.Grant(
-            user_id=uuid4(), member_id=member, session_id=uuid4(), practice_id=self.id, role=role,
-            permissions=effective_permissions(role), scope=ROLE_SCOPE[role], client_ids=clients,
-            team_ids=frozenset({member}),
-        )
-        with audit.acting(audit.AuditContext(actor_id=str(member), actor_role=role, practice_id=self.id)), \
-                access.granted(grant):
+        with member_acting(self.id, uuid4(), role, clients):
             yield
 
     def invoice(self, amount: str = "98.00", client: UUID | None = None, send: bool = True) -> UUID:

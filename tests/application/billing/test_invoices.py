@@ -19,7 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 from adapters.clock import FrozenClock
-from application import access, audit
+from application import audit
 from application.billing.invoices import (
     InvoiceChanges,
     InvoiceFilter,
@@ -35,7 +35,7 @@ from domain.billing.invoice import Discount, Invoice
 from domain.billing.invoice_sequence import InvoiceSequence, invoice_sequence_id
 from domain.billing.payment import Payment
 from domain.errors import IllegalTransition, InvalidCommand
-from domain.identity.permissions import ROLE_SCOPE, effective_permissions
+from tests.application.billing.support import member_acting
 from tests.support import open_practice
 
 NOW = datetime(2026, 3, 2, 15, tzinfo=UTC)  # 10:00 in New York
@@ -59,14 +59,7 @@ class Books:
 
     @contextmanager
     def acting(self, role: str = "billing", clients: frozenset[UUID] = frozenset()) -> Iterator[None]:
-        member = uuid4()
-        grant = access.Grant(
-            user_id=uuid4(), member_id=member, session_id=uuid4(), practice_id=self.id, role=role,
-            permissions=effective_permissions(role), scope=ROLE_SCOPE[role], client_ids=clients,
-            team_ids=frozenset({member}),
-        )
-        with audit.acting(audit.AuditContext(actor_id=str(member), actor_role=role, practice_id=self.id)), \
-                access.granted(grant):
+        with member_acting(self.id, uuid4(), role, clients):
             yield
 
     def charge(self, client: UUID | None = None, fee: str = "150.00", cpt: str = "90834") -> UUID:

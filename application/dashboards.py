@@ -8,8 +8,11 @@ Periods are local dates of the practice: "this week" is the ISO week containing 
 denominator, benchmark and status (`MetricValue`); a team's or the practice's figure adds up the
 numerators and denominators of its members, never their rates.
 
-Revenue metrics (seed 001 category 4 and the dashboards' revenue panels) do not exist yet: issue
-6 adds them. Until then every dashboard answers `revenue = None`.
+The Practice Overview carries the revenue panels of seed 001 (revenue this month, outstanding AR,
+claim acceptance, the revenue cycle health metrics, each clinician's revenue) from the billing
+reports, month to date. "My Practice" has no revenue panel yet: its per-clinician billing counts
+(sessions billed, reimbursement, outstanding charges) are not in a read model, so it answers
+`revenue = None`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from application import access
+from application.billing.reports import RevenueMetricsReport, RevenueReport
 from application.errors import Forbidden
 from application.ports import Clock
 from domain.clinical.documentation_metrics import (
@@ -63,6 +67,8 @@ GEORGIA_PANEL: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
 )
 """(panel item, rule kinds counted, the metric that measures the same thing)."""
 DATA_QUALITY = frozenset({r.DQ_DEMOGRAPHICS, r.DQ_NOTE_LINK})
+
+ZERO_MONEY = Decimal("0.00")
 
 
 class NotATeamLead(Forbidden):
@@ -253,7 +259,7 @@ class MyPractice:
     alerts: list[AlertRow]
     nudges: list[Nudge]
     revenue: None = None
-    """Revenue metrics arrive with issue 6."""
+    """Per-clinician revenue counts are not built yet."""
 
 
 @dataclass(frozen=True)
@@ -323,7 +329,18 @@ class Scorecard:
     kept_visit_rate_last_month: MetricValue
     trend: str  # up | down | flat | unknown
     change_points: Decimal | None  # this month's KVR minus last month's, percentage points
-    revenue: None = None
+    revenue: PracticeRevenue | None = None  # None: the practice has no billing reports wired
+
+
+@dataclass(frozen=True)
+class PracticeRevenue:
+    """Seed 001's "Revenue This Month", "Outstanding AR" and "Revenue Cycle Health", month to date
+    (application/billing/reports.py defines each figure)."""
+
+    charges: Decimal  # net charges: entered less voided, plus invoice service lines
+    collections: Decimal  # money received less refunds
+    outstanding_ar: Decimal  # every open balance at the end of today
+    metrics: dict[str, MetricValue]  # charge entry lag, billing compliance, claim acceptance, days in AR, ...
 
 
 @dataclass(frozen=True)
@@ -335,6 +352,7 @@ class MatrixRow:
     compliance: MetricValue  # compliance_rate_of: 100 - share of compliance items in violation
     notes_past_7_days: int
     status: str
+    revenue: Decimal | None = None  # the clinician's net charges this month; None without billing reports
 
 
 @dataclass(frozen=True)
@@ -414,16 +432,25 @@ def kvr_trend(now: MetricValue, before: MetricValue) -> tuple[str, Decimal | Non
     return ("up" if change > 0 else "down" if change < 0 else "flat"), shown
 
 
+class RevenueReports(Protocol):
+    def metrics(self, practice_id: UUID, first: date | None = None, last: date | None = None
+                ) -> RevenueMetricsReport: ...
+
+    def revenue(self, practice_id: UUID, first: date | None = None, last: date | None = None, by: str = "clinician"
+                ) -> RevenueReport: ...
+
+
 class DashboardService:
     def __init__(
         self, clock: Clock, attendance: Attendance, documentation: Documentation, alerts: ComplianceAlerts,
-        staff: StaffDirectory,
+        staff: StaffDirectory, revenue: RevenueReports | None = None,
     ) -> None:
         self.clock = clock
         self.attendance = attendance
         self.documentation = documentation
         self.compliance = alerts
         self.staff = staff
+        self.revenue = revenue
 
     # --- who and when -------------------------------------------------------------------------
 
@@ -603,8 +630,9 @@ class DashboardService:
         this_month = self.attendance.report(practice, "month", today)
         last_month = self.attendance.report(practice, "month", previous.start)
         trend, change = kvr_trend(this_month.metrics["kept_visit_rate"], last_month.metrics["kept_visit_rate"])
+        revenue, by_clinician = self._practice_revenue(practice, month.start, today)
         scorecard = Scorecard(month, previous, this_month.metrics["kept_visit_rate"],
-                              last_month.metrics["kept_visit_rate"], trend, change)
+                              last_month.metrics["kept_visit_rate"], trend, change, revenue)
         clinicians = [s.member_id for s in self.staff.list(practice, staff_only=True) if s.role in CLINICAL_ROLES]
         docs = self.documentation.team(practice, "month", today, now, clinicians)
         matrix = []
@@ -615,7 +643,8 @@ class DashboardService:
             compliance = doc.metrics["compliance_rate"]
             overdue = doc.counts["overdue_notes"]
             matrix.append(MatrixRow(clinician, staff[clinician].full_name, kvr, per_day, compliance, overdue,
-                                    performance_status((kvr, per_day, compliance), overdue)))
+                                    performance_status((kvr, per_day, compliance), overdue),
+                                    None if revenue is None else by_clinician.get(str(clinician), ZERO_MONEY)))
         practice_docs = self.documentation.report(practice, "month", today, now)
         alerts = self._active_alerts(practice, None)
         capacity = Capacity(month, this_month.metrics["schedule_fill_rate"],
@@ -625,6 +654,17 @@ class DashboardService:
             month, practice_docs.as_of, scorecard, matrix, self._georgia(alerts, practice_docs, staff), capacity,
             actions,
         )
+
+    def _practice_revenue(self, practice: UUID, first: date, last: date
+                          ) -> tuple[PracticeRevenue | None, dict[str | None, Decimal]]:
+        if self.revenue is None:
+            return None, {}
+        report = self.revenue.metrics(practice, first, last)
+        by_clinician = self.revenue.revenue(practice, first, last, by="clinician")
+        totals = by_clinician.totals
+        revenue = PracticeRevenue(totals.net_charges, totals.net_collections, report.counts.open_balance,
+                                  report.metrics)
+        return revenue, {row.key: row.net_charges for row in by_clinician.rows}
 
     @staticmethod
     def _georgia(

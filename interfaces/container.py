@@ -358,7 +358,7 @@ class Container:
     def dashboards(self) -> DashboardService:
         return DashboardService(
             self.clock, self.attendance_metrics, self.documentation_metrics, self.compliance_view,
-            self.member_directory,
+            self.member_directory, self.billing_reports,
         )
 
     @cached_property

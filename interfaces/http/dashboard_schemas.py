@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 from application import dashboards as d
 from domain.clinical.documentation_metrics import METRIC_DICTIONARY
 from domain.scheduling.metrics import MetricValue
+from interfaces.http.billing_schemas import Money
 from interfaces.http.compliance import AlertOut
 from interfaces.http.metrics import MetricOut
 
-REVENUE_NOTE = "Revenue metrics are not built yet (issue 6); this stays null until they are."
+REVENUE_NOTE = "A clinician's own revenue counts are not built yet; null until they are."
 
 
 def metric(code: str, m: MetricValue) -> MetricOut:
@@ -247,7 +248,24 @@ class ScorecardOut(BaseModel):
     kept_visit_rate_last_month: MetricOut
     trend: str = Field(description="up | down | flat | unknown (a month without appointments)")
     change_points: str | None = Field(description="This month's KVR minus last month's, in percentage points.")
-    revenue: None = Field(default=None, description=REVENUE_NOTE)
+    revenue: PracticeRevenueOut | None = Field(description="Month to date; null without billing reports.")
+
+
+class PracticeRevenueOut(BaseModel):
+    """Seed 001's revenue this month, outstanding AR and revenue cycle health (the same figures as
+    GET /api/v1/reports/revenue and /api/v1/metrics/revenue for the month to date)."""
+
+    charges: Money = Field(description="Net charges: entered less voided, plus invoice service lines.")
+    collections: Money = Field(description="Money received less refunds.")
+    outstanding_ar: Money = Field(description="Every open balance at the end of today.")
+    metrics: dict[str, MetricOut]
+
+    @classmethod
+    def of(cls, r: d.PracticeRevenue | None) -> PracticeRevenueOut | None:
+        if r is None:
+            return None
+        return cls(charges=r.charges, collections=r.collections, outstanding_ar=r.outstanding_ar,
+                   metrics={code: metric(code, m) for code, m in r.metrics.items()})
 
 
 class MatrixRowOut(BaseModel):
@@ -258,6 +276,7 @@ class MatrixRowOut(BaseModel):
     compliance: MetricOut = Field(description="100 - the share of the clinician's compliance items in violation.")
     notes_past_7_days: int
     status: str
+    revenue: Money | None = Field(description="The clinician's net charges this month; null without billing reports.")
 
 
 class ClinicianCountOut(BaseModel):
@@ -302,6 +321,7 @@ class PracticeOverviewOut(BaseModel):
                 kept_visit_rate=metric("kept_visit_rate", s.kept_visit_rate),
                 kept_visit_rate_last_month=metric("kept_visit_rate", s.kept_visit_rate_last_month),
                 trend=s.trend, change_points=None if s.change_points is None else str(s.change_points),
+                revenue=PracticeRevenueOut.of(s.revenue),
             ),
             clinician_matrix=[
                 MatrixRowOut(
@@ -309,7 +329,7 @@ class PracticeOverviewOut(BaseModel):
                     kept_visit_rate=metric("kept_visit_rate", row.kept_visit_rate),
                     sessions_per_day=metric("sessions_per_day", row.sessions_per_day),
                     compliance=metric("compliance_rate", row.compliance), notes_past_7_days=row.notes_past_7_days,
-                    status=row.status,
+                    status=row.status, revenue=row.revenue,
                 )
                 for row in o.clinician_matrix
             ],

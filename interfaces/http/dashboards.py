@@ -1,7 +1,7 @@
 """The dashboards of seed 001, Module 7: "My Practice" (the caller's own numbers), "My Team" (a
 supervisor's supervisees; administrators: every clinician) and "Practice Overview"
 (administrators). The caller's token decides whose numbers; periods are the practice's local
-week and month containing now. Revenue panels are null until issue 6 builds the revenue metrics.
+week and month containing now. The practice overview carries the month-to-date revenue panels.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.clock import FrozenClock
+from application.billing.fee_schedules import FeeChange
 from domain.identity.membership import Membership
 from interfaces.container import Container
 from interfaces.http.app import create_app
@@ -70,6 +72,7 @@ def scene(database_url: str) -> Iterator[Scene]:
         c = s.member("clinician", "LCSW", trained=False)  # "Staff Member"
         admin = provisioned(k, s, "admin", "Alex Admin")
         p = build_practice(s, supervisor, a, b, c, admin)
+        bill(k, p)
 
         other = ComplianceScript(k)
         other.trained_on = TRAINED_ON
@@ -78,7 +81,8 @@ def scene(database_url: str) -> Iterator[Scene]:
         client = other.client(other_clinician, consent_on=date(2026, 2, 1))
         signed_visit(other, other_clinician, client, date(2026, 3, 16))
         other.tick(NOW.date())
-        for name in ("members", "attendance_metrics", "compliance"):  # only what the dashboards read
+        for name in ("members", "attendance_metrics", "compliance", "billing_ledger", "invoices", "remittances",
+                     "billing_reports"):  # only what the dashboards read
             k.runner(name).catch_up()
         tokens = {name: bearer(k, member) for name, member in (
             ("a", a), ("b", b), ("supervisor", supervisor), ("admin", admin), ("other_admin", other_admin))}
@@ -86,6 +90,22 @@ def scene(database_url: str) -> Iterator[Scene]:
             yield Scene(k, api, p, tokens, other, other_clinician)
     finally:
         k.close()
+
+
+def bill(k: Any, p: Practice) -> None:
+    """March's billing: Avery's client charged 150.00 twice and paying 100.00 in cash, Blake's once;
+    nothing for Sam or the unsupervised clinician."""
+    s = p.s
+    with s.acting():
+        k.fee_schedules.update(s.practice_id, fees=[FeeChange("90837", Decimal("150.00"), date(2026, 1, 1))])
+        charged = [
+            k.charges.enter(s.practice_id, client, clinician_id=clinician, service_date=day, cpt="90837",
+                            diagnosis_codes=["F41.1"], payer=None).id
+            for client, clinician, day in ((p.clients["a1"], p.a, date(2026, 3, 10)),
+                                           (p.clients["a2"], p.a, date(2026, 3, 12)),
+                                           (p.clients["b1"], p.b, date(2026, 3, 16)))]
+        cash = k.payments.receive(s.practice_id, method="cash", amount=Decimal("100.00"), client_id=p.clients["a1"])
+        k.payments.apply(s.practice_id, cash.id, target="charge", target_id=charged[0], amount=Decimal("100.00"))
 
 
 def m(value: str | None, numerator: str, denominator: str, status: str) -> tuple[Any, ...]:
@@ -230,7 +250,21 @@ def test_practice_overview(scene: Scene) -> None:
         "2026-03-01", {"period": "month", "start": "2026-02-01", "end": "2026-02-28"})
     assert got(card["kept_visit_rate"]) == m("73.3", "11", "15", "alert")
     assert got(card["kept_visit_rate_last_month"]) == m("100.0", "1", "1", "on_target")
-    assert (card["trend"], card["change_points"], card["revenue"]) == ("down", "-26.7", None)
+    assert (card["trend"], card["change_points"]) == ("down", "-26.7")
+    revenue = card["revenue"]
+    assert (revenue["charges"], revenue["collections"], revenue["outstanding_ar"]) == ("450.00", "100.00", "350.00")
+    # Entered on the 19th for visits of the 10th, 12th and 16th; none of the 11 completed visits has a
+    # charge (these were entered without their appointment); 350.00 open over 450.00 in 19 days.
+    assert {code: got(metric) for code, metric in revenue["metrics"].items()} == {
+        "charge_entry_lag": m("6.3", "19", "3", "alert"),
+        "charge_entry_lag_median": m("7.0", "7", "1", "alert"),
+        "billing_compliance_rate": m("0.0", "0", "11", "alert"),
+        "claim_acceptance_rate": m(None, "0", "0", "no_data"),
+        "average_reimbursement_per_session": m("100.00", "100.00", "1", "no_benchmark"),
+        "days_in_ar": m("14.8", "350.00", "23.68", "on_target"),
+        "collection_rate": m("22.2", "100.00", "450.00", "alert"),
+    }
+    assert revenue["metrics"]["charge_entry_lag"]["name"] == "Charge Entry Lag"
 
     matrix = {row["name"]: row for row in body["clinician_matrix"]}
     assert list(matrix) == ["Avery Adams", "Blake Brown", "Sam Supervisor", "Staff Member"]
@@ -243,6 +277,8 @@ def test_practice_overview(scene: Scene) -> None:
     assert (got(sam["compliance"]), sam["status"]) == (m("100.0", "1", "1", "on_target"), "on_track")
     assert (got(c["compliance"]), c["status"]) == (m("50.0", "2", "4", "alert"), "urgent")
     assert a["compliance"]["name"] == "Compliance Rate"
+    assert {name: row["revenue"] for name, row in matrix.items()} == {
+        "Avery Adams": "300.00", "Blake Brown": "150.00", "Sam Supervisor": "0.00", "Staff Member": "0.00"}
 
     panel = {i["item"]: i for i in body["georgia_compliance"]}
     assert {item: (i["open_alerts"], i["clinicians_affected"], i["status"]) for item, i in panel.items()} == {
@@ -314,6 +350,9 @@ def test_practices_see_only_their_own(scene: Scene) -> None:
     body = scene.ok("other_admin", "/api/v1/dashboards/practice-overview")
     assert got(body["scorecard"]["kept_visit_rate"]) == m("100.0", "1", "1", "on_target")
     assert [row["name"] for row in body["clinician_matrix"]] == ["Oscar Other"]
+    theirs = body["scorecard"]["revenue"]
+    assert (theirs["charges"], theirs["collections"], theirs["outstanding_ar"]) == ("0.00", "0.00", "0.00")
+    assert body["clinician_matrix"][0]["revenue"] == "0.00"
     assert [i["open_alerts"] for i in body["georgia_compliance"]] == [0] * 10
     team = scene.ok("other_admin", "/api/v1/dashboards/my-team")
     assert [row["clinician_id"] for row in team["team"]] == [str(scene.other_clinician)]

@@ -98,8 +98,10 @@ class _Col:
 
 
 class _Pdf(FPDF):
-    def __init__(self, *, on: date, running_title: str, void: bool) -> None:
+    def __init__(self, *, on: date, running_title: str, void: bool, title: str, author: str) -> None:
         super().__init__(orientation="P", unit="mm", format="letter")
+        self.set_title(title)
+        self.set_author(author)
         self.running_title = running_title
         self.void = void
         self.set_margins(MARGIN, MARGIN, MARGIN)
@@ -222,6 +224,19 @@ class _Pdf(FPDF):
             self.multi_cell(width, LINE_H, line, new_x=XPos.LEFT, new_y=YPos.NEXT)
         return float(self.get_y())
 
+    def letterhead(self, practice: PartyDetails, heading: str, facts: Sequence[tuple[str, str]], caption: str,
+                   party: PartyDetails) -> None:
+        """The first page: the practice left, the document's facts right, a rule, then whom it is for."""
+        self.add_page()
+        top = self.get_y()
+        right_x = self.w - self.r_margin - 85
+        left_end = self.party_block(self.l_margin, top, right_x - self.l_margin - 5, None, practice)
+        right_end = self.key_values(right_x, top, heading, facts)
+        self.set_y(max(left_end, right_end) + 4)
+        self.rule(colour=INK)
+        end = self.party_block(self.l_margin, self.get_y() + 3, 110, caption, party)
+        self.set_xy(self.l_margin, end + 5)
+
     def key_values(self, x: float, y: float, title: str, pairs: Sequence[tuple[str, str]]) -> float:
         width = self.w - self.r_margin - x
         self.set_xy(x, y)
@@ -267,30 +282,15 @@ class FpdfDocumentRenderer:
         def money(value: Decimal) -> str:
             return format_money(value, doc.currency)
 
-        pdf = _Pdf(on=doc.issued_on, running_title=f"{doc.practice.name} - Invoice {doc.number}", void=doc.is_void)
-        pdf.set_title(f"Invoice {doc.number}")
-        pdf.set_author(doc.practice.name)
-        pdf.add_page()
-
-        top = pdf.get_y()
-        right_x = pdf.w - pdf.r_margin - 85
-        left_end = pdf.party_block(pdf.l_margin, top, right_x - pdf.l_margin - 5, None, doc.practice)
-        right_end = pdf.key_values(
-            right_x,
-            top,
-            "INVOICE",
-            [
-                ("Invoice no.", doc.number),
-                ("Issued", _date(doc.issued_on)),
-                ("Due", _date(doc.due_on)),
-                ("Status", str(doc.status).replace("_", " ").title()),
-                ("Balance due", money(doc.balance)),
-            ],
-        )
-        pdf.set_y(max(left_end, right_end) + 4)
-        pdf.rule(colour=INK)
-        bill_end = pdf.party_block(pdf.l_margin, pdf.get_y() + 3, 110, "Bill to", doc.bill_to)
-        pdf.set_xy(pdf.l_margin, bill_end + 5)
+        pdf = _Pdf(on=doc.issued_on, running_title=f"{doc.practice.name} - Invoice {doc.number}", void=doc.is_void,
+                   title=f"Invoice {doc.number}", author=doc.practice.name)
+        pdf.letterhead(doc.practice, "INVOICE", [
+            ("Invoice no.", doc.number),
+            ("Issued", _date(doc.issued_on)),
+            ("Due", _date(doc.due_on)),
+            ("Status", str(doc.status).replace("_", " ").title()),
+            ("Balance due", money(doc.balance)),
+        ], "Bill to", doc.bill_to)
 
         if doc.is_void:
             pdf.set_font(FONT, "B", 10)
@@ -339,32 +339,13 @@ class FpdfDocumentRenderer:
         def money(value: Decimal) -> str:
             return format_money(value, doc.currency)
 
-        pdf = _Pdf(
-            on=doc.statement_date,
-            running_title=f"{doc.practice.name} - Statement {_date(doc.statement_date)}",
-            void=False,
-        )
-        pdf.set_title(f"Statement {doc.statement_date.isoformat()}")
-        pdf.set_author(doc.practice.name)
-        pdf.add_page()
-
-        top = pdf.get_y()
-        right_x = pdf.w - pdf.r_margin - 85
-        left_end = pdf.party_block(pdf.l_margin, top, right_x - pdf.l_margin - 5, None, doc.practice)
-        right_end = pdf.key_values(
-            right_x,
-            top,
-            "STATEMENT",
-            [
-                ("Statement date", _date(doc.statement_date)),
-                ("Period", f"{_date(doc.period_start)} to {_date(doc.period_end)}"),
-                ("Amount due", money(doc.amount_due)),
-            ],
-        )
-        pdf.set_y(max(left_end, right_end) + 4)
-        pdf.rule(colour=INK)
-        client_end = pdf.party_block(pdf.l_margin, pdf.get_y() + 3, 110, "Statement for", doc.client)
-        pdf.set_xy(pdf.l_margin, client_end + 5)
+        pdf = _Pdf(on=doc.statement_date, running_title=f"{doc.practice.name} - Statement {_date(doc.statement_date)}",
+                   void=False, title=f"Statement {doc.statement_date.isoformat()}", author=doc.practice.name)
+        pdf.letterhead(doc.practice, "STATEMENT", [
+            ("Statement date", _date(doc.statement_date)),
+            ("Period", f"{_date(doc.period_start)} to {_date(doc.period_end)}"),
+            ("Amount due", money(doc.amount_due)),
+        ], "Statement for", doc.client)
 
         pdf.set_font(FONT, "B", 11)
         pdf.cell(0, 7, "Account summary", new_x=XPos.LMARGIN, new_y=YPos.NEXT)

@@ -29,51 +29,38 @@ DENIED = "4"  # CLP02 4: the claim is denied
 REVERSAL = "22"  # CLP02 22: a reversal of an earlier payment, not an answer to the claim as billed
 
 
-@dataclass(frozen=True)
-class RevenueMetricDefinition(MetricDefinition):
-    target_below: Decimal | None = None
-    """An exclusive upper benchmark ("< 30 days"); `target_max` is inclusive."""
-
-    def status(self, exact: Decimal) -> str:
-        if self.target_below is None:
-            return super().status(exact)
-        if self.alert_above is not None and exact > self.alert_above:
-            return "alert"
-        return "on_target" if exact < self.target_below else "watch"
-
-
 def _d(text: str) -> Decimal:
     return Decimal(text)
 
 
-REVENUE_METRICS: dict[str, RevenueMetricDefinition] = {
+REVENUE_METRICS: dict[str, MetricDefinition] = {
     m.code: m
     for m in (
-        RevenueMetricDefinition(
+        MetricDefinition(
             "charge_entry_lag", "Charge Entry Lag", "billing_revenue",
             "sum of (local date of entry - service date) in days / charges entered", "days", "< 1 day",
             target_below=_d("1"), alert_above=_d("3")),
-        RevenueMetricDefinition(
+        MetricDefinition(
             "charge_entry_lag_median", "Charge Entry Lag (Median)", "billing_revenue",
             "median of (local date of entry - service date) in days over the charges entered", "days", "< 1 day",
             target_below=_d("1"), alert_above=_d("3")),
-        RevenueMetricDefinition(
+        MetricDefinition(
             "billing_compliance_rate", "Billing Compliance Rate", "billing_revenue",
             "completed sessions with a live charge / completed sessions x 100", "percent", "100%",
             target_min=_d("100"), alert_below=_d("95")),
-        RevenueMetricDefinition(
+        MetricDefinition(
             "claim_acceptance_rate", "Claim Acceptance Rate", "billing_revenue",
             "claims billed with an 835 answer that is not a denial / claims billed x 100", "percent", ">= 95%",
             target_min=_d("95"), alert_below=_d("90")),
-        RevenueMetricDefinition(
+        MetricDefinition(
             "average_reimbursement_per_session", "Average Reimbursement Per Session", "billing_revenue",
             "insurance and patient payments applied to session charges / sessions (charges) paid", "dollars",
             "varies by payer mix"),
-        RevenueMetricDefinition(
+        MetricDefinition(
             "days_in_ar", "Days in Accounts Receivable", "financial_health",
             "open balances at the period's end / (charges of the period / days of the period)", "days",
             "< 30 days", target_below=_d("30"), alert_above=_d("45")),
-        RevenueMetricDefinition(
+        MetricDefinition(
             "collection_rate", "Collection Rate", "financial_health",
             "payments / (charges - contractual adjustments CO-45) x 100", "percent", ">= 95%",
             target_min=_d("95"), alert_below=_d("90")),

@@ -50,30 +50,17 @@ DEFAULT_PLAN_OVERDUE_DAYS = 91
 DEFAULT_SUPERVISION_NOTE_DAYS = 7
 
 
-@dataclass(frozen=True)
-class DocumentationMetricDefinition(MetricDefinition):
-    target_below: Decimal | None = None
-    """An exclusive upper benchmark ("< 24 hours", "< 5%"); `target_max` is inclusive."""
-
-    def status(self, exact: Decimal) -> str:
-        if self.target_below is None:
-            return super().status(exact)
-        if self.alert_above is not None and exact > self.alert_above:
-            return "alert"
-        return "on_target" if exact < self.target_below else "watch"
-
-
 def _d(text: str) -> Decimal:
     return Decimal(text)
 
 
 def _define(
     code: str, name: str, category: str, formula: str, unit: str, benchmark: str, **bounds: Decimal
-) -> DocumentationMetricDefinition:
-    return DocumentationMetricDefinition(code, name, category, formula, unit, benchmark, **bounds)
+) -> MetricDefinition:
+    return MetricDefinition(code, name, category, formula, unit, benchmark, **bounds)
 
 
-DOCUMENTATION_METRICS: dict[str, DocumentationMetricDefinition] = {
+DOCUMENTATION_METRICS: dict[str, MetricDefinition] = {
     m.code: m
     for m in (
         _define("same_day_documentation_rate", "Same-Day Documentation Rate", "documentation_compliance",

@@ -59,8 +59,14 @@ class MetricDefinition:
     target_max: Decimal | None = None
     alert_below: Decimal | None = None
     alert_above: Decimal | None = None
+    target_below: Decimal | None = None
+    """An exclusive upper benchmark ("< 24 hours", "< 30 days"); `target_max` is inclusive."""
 
     def status(self, exact: Decimal) -> str:
+        if self.target_below is not None:
+            if self.alert_above is not None and exact > self.alert_above:
+                return "alert"
+            return "on_target" if exact < self.target_below else "watch"
         if self.target_min is None and self.target_max is None:
             return "no_benchmark"
         if (self.alert_below is not None and exact < self.alert_below) or (
